@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+// lustress command line: one yargs command per file in ./commands.
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { LOG_LEVELS } from './log.js';
+import { EXIT } from './cli-common.js';
+import { validateCommand } from './commands/validate.js';
+import { planCommand } from './commands/plan.js';
+
+export function cli(argv: string[]) {
+  return yargs(argv)
+    .scriptName('lustress')
+    .usage('$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.')
+    .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity (logs go to the run directory, and to stderr on a terminal)' })
+    .option('json', { type: 'boolean', default: false, describe: 'print data as JSON instead of text' })
+    .command(validateCommand as any)
+    .command(planCommand as any)
+    .demandCommand(1, 'Name a command; see lustress --help.')
+    .strict()
+    .recommendCommands()
+    .wrap(Math.min(100, process.stdout.columns || 100))
+    .epilogue('Exit codes: 0 pass, 1 fail, 2 usage or configuration error (125 with --bisect when the target could not be tested).')
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`lustress: ${msg}\nRun "lustress --help" for usage.\n`);
+      process.exit(EXIT.usage);
+    });
+}
+
+await cli(hideBin(process.argv)).parseAsync();
