@@ -7,6 +7,8 @@ import { LOG_LEVELS } from './log.js';
 import { EXIT } from './cli-common.js';
 import { validateCommand } from './commands/validate.js';
 import { planCommand } from './commands/plan.js';
+import { agentCommand } from './commands/agent.js';
+import { bootCommand } from './commands/boot.js';
 
 export function cli(argv: string[]) {
   return yargs(argv)
@@ -16,6 +18,8 @@ export function cli(argv: string[]) {
     .option('json', { type: 'boolean', default: false, describe: 'print data as JSON instead of text' })
     .command(validateCommand as any)
     .command(planCommand as any)
+    .command(bootCommand as any)
+    .command(agentCommand as any)
     .demandCommand(1, 'Name a command; see lustress --help.')
     .strict()
     .recommendCommands()

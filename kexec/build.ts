@@ -1,0 +1,145 @@
+// Building the live-update kernel from Debian's linux-source package with the
+// project's config fragment, out of tree (O=) so several configurations can
+// share one extracted source.
+
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cacheDir } from './cache.js';
+import { parseConfig } from './kconfig.js';
+
+export const LIVE_UPDATE_FRAGMENT = new URL('../../kexec/live-update.config', import.meta.url);
+
+export interface BuildProgress {
+  phase: 'extract' | 'configure' | 'compile' | 'done';
+  done: number;
+  total: number;
+}
+
+export class KernelBuildError extends Error {
+  constructor(message: string, readonly log: string, readonly excerpt: string) {
+    super(`${message}\n${excerpt}\nfull log: ${log}`);
+    this.name = 'KernelBuildError';
+  }
+}
+
+interface BuildRequest {
+  deb: string;
+  pkg: string;
+  version: string;
+  fragment: string;
+  out: string;
+  id: string;
+  log?: (msg: string) => void;
+  progress?: (p: BuildProgress) => void;
+}
+
+/** Objects a build of this configuration compiled last time; a first build guesses. */
+const FIRST_BUILD_OBJECTS = 2600;
+
+export async function buildKernel(req: BuildRequest): Promise<void> {
+  const buildRoot = join(cacheDir(), 'build');
+  const src = await extractSource(req, buildRoot);
+  const obj = join(buildRoot, `${req.id}-obj`);
+  const staging = `${req.out}.partial`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  mkdirSync(obj, { recursive: true });
+  const logFile = join(staging, 'build.log');
+  const logStream = createWriteStream(logFile);
+  const make = (args: string[]) => execa('make', ['-C', src, `O=${obj}`, ...args], { all: true, stdin: 'ignore', reject: false });
+
+  req.progress?.({ phase: 'configure', done: 0, total: 1 });
+  const fragmentFile = join(obj, 'lustress.config');
+  writeFileSync(fragmentFile, req.fragment);
+  for (const step of [
+    () => make(['x86_64_defconfig']),
+    () => make(['kvm_guest.config']),
+    () => execa(join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', obj, join(obj, '.config'), fragmentFile], { cwd: src, all: true, reject: false }),
+    () => make(['olddefconfig']),
+  ]) {
+    const r = await step();
+    logStream.write(r.all ?? '');
+    if (r.exitCode !== 0) throw await failure('configuring the kernel failed', logStream, logFile);
+  }
+  const missing = missingOptions(req.fragment, readFileSync(join(obj, '.config'), 'utf8'));
+  if (missing.length) {
+    await close(logStream);
+    throw new KernelBuildError(
+      `the kernel configuration lacks options kexec/live-update.config asks for (a dependency is missing or the option no longer exists in ${req.pkg} ${req.version})`,
+      logFile,
+      missing.join('\n'),
+    );
+  }
+
+  const countFile = join(buildRoot, 'objects-per-build');
+  const total = existsSync(countFile) ? Number(readFileSync(countFile, 'utf8')) || FIRST_BUILD_OBJECTS : FIRST_BUILD_OBJECTS;
+  req.log?.(`building ${req.id} with ${availableParallelism()} jobs; log in ${join(req.out, 'build.log')}`);
+  let done = 0;
+  const child = execa('make', ['-C', src, `O=${obj}`, `-j${availableParallelism()}`, 'bzImage'], { all: true, stdin: 'ignore', reject: false, buffer: false });
+  child.all!.on('data', (chunk: Buffer) => {
+    logStream.write(chunk);
+    done += (String(chunk).match(/^\s+CC\s/gm) ?? []).length;
+    req.progress?.({ phase: 'compile', done, total: Math.max(total, done) });
+  });
+  const result = await child;
+  if (result.exitCode !== 0) throw await failure('building the kernel failed', logStream, logFile);
+  await close(logStream);
+  if (done > 0) writeFileSync(countFile, String(done));
+
+  copyFileSync(join(obj, 'arch/x86/boot/bzImage'), join(staging, 'bzImage'));
+  copyFileSync(join(obj, '.config'), join(staging, 'config'));
+  const release = readFileSync(join(obj, 'include/config/kernel.release'), 'utf8').trim();
+  const record = { id: req.id, kind: 'live-update', image: 'bzImage', release, config: 'config', source: `${req.pkg} ${req.version}` };
+  writeFileSync(join(staging, 'kernel.json'), JSON.stringify(record, null, 2));
+  rmSync(req.out, { recursive: true, force: true });
+  renameSync(staging, req.out);
+  req.progress?.({ phase: 'done', done: total, total });
+}
+
+/** Debian's linux-source .deb holds a tarball; unpack it once per version. */
+async function extractSource(req: BuildRequest, buildRoot: string): Promise<string> {
+  const dir = join(buildRoot, `${req.pkg}_${req.version}`);
+  const marker = join(dir, '.lustress-extracted');
+  if (existsSync(marker)) return join(dir, req.pkg);
+  req.progress?.({ phase: 'extract', done: 0, total: 1 });
+  req.log?.(`unpacking ${req.pkg} ${req.version}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  await execa('dpkg-deb', ['-x', req.deb, join(dir, 'deb')]);
+  const tarDir = join(dir, 'deb', 'usr', 'src');
+  const tarball = readdirSync(tarDir).find((f) => f.startsWith(req.pkg) && f.includes('.tar'));
+  if (!tarball) throw new Error(`${req.deb} holds no source tarball under /usr/src`);
+  await execa('tar', ['-xf', join(tarDir, tarball), '-C', dir]);
+  rmSync(join(dir, 'deb'), { recursive: true, force: true });
+  writeFileSync(marker, '');
+  return join(dir, req.pkg);
+}
+
+/** Options the fragment sets (=y, =value) that the final .config does not have, and =n ones that stayed set. */
+export function missingOptions(fragment: string, finalConfig: string): string[] {
+  const config = parseConfig(finalConfig);
+  const missing: string[] = [];
+  for (const line of fragment.split('\n')) {
+    const m = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/.exec(line.trim());
+    if (!m) continue;
+    const [, name, raw] = m as unknown as [string, string, string];
+    const want = raw.replace(/^"(.*)"$/, '$1');
+    const have = config.get(name);
+    if (want === 'n' ? have !== undefined : have !== want) missing.push(`CONFIG_${name}: wanted ${want}, got ${have ?? 'not set'}`);
+  }
+  return missing;
+}
+
+async function failure(message: string, stream: NodeJS.WritableStream, logFile: string): Promise<KernelBuildError> {
+  await close(stream);
+  const log = readFileSync(logFile, 'utf8');
+  const errors = log.split('\n').filter((l) => /error:|Error \d|\*\*\*|No rule to make/.test(l));
+  const excerpt = (errors.length ? errors.slice(0, 20) : log.split('\n').slice(-20)).join('\n');
+  return new KernelBuildError(message, logFile, excerpt);
+}
+
+function close(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => stream.end(resolve));
+}

@@ -1,0 +1,91 @@
+// The QEMU command line and the guest kernel command line for a qemu target.
+
+import type { Kernel } from '../../../kexec/kernels.js';
+import type { QemuTargetSpec } from '../../scenario/model.js';
+import { DISPOSABLE_CMDLINE_FLAG } from '../../../agents/safety.js';
+
+export const AGENT_PORT_NAME = 'lustress.agent';
+
+export interface GuestPaths {
+  kernelImage: string;
+  initrd: string;
+  runDir: string;
+  projectDir: string;
+  nodePath: string;
+  agentSocket: string;
+  qmpSocket: string;
+}
+
+/**
+ * The kernel command line for a boot of `kernel` in this target. A kexec into
+ * the next kernel uses the same function, so every boot of a run looks alike.
+ */
+export function guestCmdline(spec: QemuTargetSpec, kernel: Kernel, paths: Pick<GuestPaths, 'runDir' | 'projectDir' | 'nodePath'>, opts: { logLevel?: string; shell?: boolean } = {}): string {
+  const words = [
+    'console=ttyS0,115200',
+    // Warnings and worse reach the console (and the scanner); boot chatter does not.
+    'loglevel=5',
+    'panic=-1',
+    'random.trust_cpu=on',
+  ];
+  if (spec.iommu === 'intel') words.push('intel_iommu=on');
+  if (kernel.config?.get('LIVEUPDATE') === 'y') words.push('liveupdate=on', 'kho=on');
+  words.push(
+    DISPOSABLE_CMDLINE_FLAG,
+    `lustress.run=${paths.runDir}`,
+    `lustress.project=${paths.projectDir}`,
+    `lustress.node=${paths.nodePath}`,
+    `lustress.port=${AGENT_PORT_NAME}`,
+  );
+  if (opts.logLevel) words.push(`lustress.loglevel=${opts.logLevel}`);
+  if (opts.shell) words.push('lustress.shell=1');
+  if (spec.cmdline) words.push(spec.cmdline);
+  return words.join(' ');
+}
+
+export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: string): string[] {
+  const args = [
+    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+    '-accel', 'tcg,thread=multi', '-cpu', 'max',
+    '-machine', 'q35,kernel-irqchip=split',
+    '-m', `${Math.floor(spec.memoryBytes / 2 ** 20)}M`,
+    '-smp', String(spec.cpus),
+    '-kernel', paths.kernelImage,
+    '-initrd', paths.initrd,
+    '-append', cmdline,
+    '-serial', 'stdio',
+    '-qmp', `unix:${paths.qmpSocket},server=on,wait=off`,
+  ];
+  // The vIOMMU comes before the devices it translates for.
+  if (spec.iommu === 'intel') args.push('-device', 'intel-iommu,intremap=on,caching-mode=on');
+  else args.push('-device', 'virtio-iommu-pci');
+  args.push(
+    '-device', 'virtio-serial-pci,id=vser',
+    '-chardev', `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
+    '-device', `virtserialport,bus=vser.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+    '-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on',
+    '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+    '-fsdev', `local,id=rundir,path=${paths.runDir},security_model=none`,
+    '-device', 'virtio-9p-pci,fsdev=rundir,mount_tag=rundir',
+  );
+  let port = 0;
+  for (const d of spec.devices) {
+    for (let i = 0; i < d.count; i++) {
+      const n = port++;
+      // Each device behind its own PCIe root port: its own bus number and IOMMU group, and SR-IOV works.
+      args.push('-device', `pcie-root-port,id=rp${n},chassis=${n + 1},slot=${n + 1}`);
+      switch (d.model) {
+        case 'igb':
+          args.push('-netdev', `user,id=net${n},restrict=on`, '-device', `igb,netdev=net${n},bus=rp${n}`);
+          break;
+        case 'edu':
+          args.push('-device', `edu,bus=rp${n}`);
+          break;
+        case 'nvme':
+          args.push('-blockdev', `driver=null-co,node-name=nvme${n},size=1073741824`, '-device', `nvme,serial=lustress${n},drive=nvme${n},bus=rp${n}`);
+          break;
+      }
+    }
+  }
+  return args;
+}

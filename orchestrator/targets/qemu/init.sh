@@ -1,0 +1,80 @@
+#!/bin/busybox sh
+# /init of a lustress QEMU guest, after every boot including each one after a
+# kexec. It mounts the host's root read-only over 9p, the run directory
+# writable at the same path, and starts `lustress agent` on the virtio-serial
+# port in a chroot of the host root, so the guest runs the host's Node and this
+# project. Settings come from the kernel command line (lustress.*=).
+
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+
+say() { echo "lustress-init: $*" > /dev/console; }
+arg() {
+	for w in $(cat /proc/cmdline); do
+		case "$w" in "$1="*) echo "${w#*=}"; return ;; esac
+	done
+}
+die() {
+	say "FATAL: $*"
+	# Nothing useful can run; end the guest so the orchestrator sees it at once.
+	echo o > /proc/sysrq-trigger
+	sleep 10
+}
+
+if [ -f /lib/lustress/modules.order ]; then
+	for m in $(cat /lib/lustress/modules.order); do
+		insmod "/lib/lustress/$m" 2> /dev/console || say "insmod $m failed"
+	done
+fi
+
+run=$(arg lustress.run)
+project=$(arg lustress.project)
+portname=$(arg lustress.port)
+node=$(arg lustress.node)
+[ -n "$run" ] && [ -n "$project" ] && [ -n "$portname" ] && [ -n "$node" ] || die "lustress.run, lustress.project, lustress.port and lustress.node must all be on the command line"
+
+mkdir -p /host
+opts=trans=virtio,version=9p2000.L,msize=1048576
+mount -t 9p -o "$opts,ro" hostroot /host || die "cannot mount the host root over 9p"
+mount -t proc proc /host/proc
+mount -t sysfs sysfs /host/sys
+mount -t devtmpfs devtmpfs /host/dev
+mkdir -p /host/dev/shm
+mount -t tmpfs tmpfs /host/dev/shm
+mount -t tmpfs tmpfs /host/tmp
+mount -t tmpfs tmpfs /host/run
+mount -t debugfs debugfs /host/sys/kernel/debug 2> /dev/null
+mount -t hugetlbfs hugetlbfs /host/dev/hugepages 2> /dev/null || { mkdir -p /host/dev/hugepages && mount -t hugetlbfs hugetlbfs /host/dev/hugepages 2> /dev/null; }
+# Last, so a run directory under /tmp is not hidden by the tmpfs above.
+mkdir -p "/host$run" 2> /dev/null
+mount -t 9p -o "$opts,rw" rundir "/host$run" || die "cannot mount the run directory $run over 9p"
+
+# No udev here: find the port by the name QEMU gave it.
+port=
+for try in 1 2 3 4 5 6 7 8 9 10; do
+	for p in /sys/class/virtio-ports/*; do
+		[ "$(cat "$p/name" 2> /dev/null)" = "$portname" ] && port=/dev/${p##*/}
+	done
+	[ -n "$port" ] && break
+	sleep 0.5
+done
+[ -n "$port" ] || die "no virtio-serial port named $portname"
+
+loglevel=$(arg lustress.loglevel)
+[ -n "$loglevel" ] || loglevel=info
+boot=$(cat /proc/sys/kernel/random/boot_id)
+say "boot $boot: starting the agent on $port"
+if [ "$(arg lustress.shell)" = 1 ]; then
+	setsid sh -c 'exec sh </dev/console >/dev/console 2>&1' &
+fi
+# The agent is restarted if it dies: the orchestrator then sees a second hello with the same boot id.
+while true; do
+	chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+		"$node" "$project/dist/orchestrator/cli.js" agent --port "$port" --log "$run/agent-$boot.log" \
+		--log-level "$loglevel" 2>> "/host$run/agent-$boot.stderr"
+	say "agent exited with status $?; restarting it"
+	sleep 1
+done

@@ -1,0 +1,39 @@
+// What the run engine needs from a machine under test, whatever reaches it
+// (a QEMU guest, an ssh host, a local child process).
+
+import type { Hello } from '../../agents/facts.js';
+import type { RpcPeer } from '../../agents/protocol.js';
+import type { ConsoleEvent } from './console.js';
+
+export type LossReason = 'panic' | 'exited' | 'deadline' | 'disconnected';
+
+/** The target stopped answering: it panicked, exited, or said nothing in time. */
+export class TargetLostError extends Error {
+  constructor(
+    readonly target: string,
+    readonly reason: LossReason,
+    message: string,
+    readonly excerpt: string[] = [],
+    readonly events: ConsoleEvent[] = [],
+  ) {
+    super(`${target}: ${message}`);
+    this.name = 'TargetLostError';
+  }
+}
+
+export interface Target {
+  readonly name: string;
+  readonly kind: 'qemu' | 'ssh' | 'local';
+  /** Boots or reaches the machine and resolves with its agent's first hello. */
+  start(deadlineMs: number): Promise<Hello>;
+  /** The agent channel; valid after start. */
+  readonly rpc: RpcPeer;
+  /** The next hello from a boot other than `previousBootId`, or a TargetLostError. */
+  waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello>;
+  /** Resolves (never rejects) when the machine is gone: exited, panicked, disconnected. */
+  whenLost(): Promise<TargetLostError>;
+  /** Console events (panics, Oopses, warnings) seen since start; empty where there is no console. */
+  consoleEvents(): ConsoleEvent[];
+  consoleExcerpt(event?: ConsoleEvent): string[];
+  stop(): Promise<void>;
+}
