@@ -4,6 +4,7 @@
 
 import type { Logger } from '../orchestrator/log.js';
 import { gatherHello, bootId } from './facts.js';
+import { execCommand } from './exec.js';
 import { RpcPeer, type Handler } from './protocol.js';
 import type { Transport } from './transport.js';
 
@@ -18,6 +19,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const methods: Record<string, Handler> = {
     hello: () => gatherHello(disposable),
     ping: () => ({ bootId: bootId(), time: Date.now() }),
+    exec: (p, ctx) => execCommand(p, ctx.deadline, disposable),
   };
   const peer = new RpcPeer((line) => transport.write(line), methods, (garbage) => log.warn({ garbage: garbage.slice(0, 200) }, 'ignored a line that is not JSON-RPC'));
   const hello = gatherHello(disposable);

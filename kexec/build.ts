@@ -10,6 +10,8 @@ import { cacheDir } from './cache.js';
 import { parseConfig } from './kconfig.js';
 
 export const LIVE_UPDATE_FRAGMENT = new URL('../../kexec/live-update.config', import.meta.url);
+/** Part of the cache key: change it whenever the steps below change what gets built. */
+export const BUILD_RECIPE = 'x86_64_defconfig + kvm_guest.config + fragment, bzImage, v1';
 
 export interface BuildProgress {
   phase: 'extract' | 'configure' | 'compile' | 'done';

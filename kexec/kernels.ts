@@ -10,7 +10,7 @@ import { execa } from 'execa';
 import { PrivateApt } from './apt.js';
 import { cacheDir } from './cache.js';
 import { parseConfig, readKernelConfig, type KernelConfig } from './kconfig.js';
-import { buildKernel, LIVE_UPDATE_FRAGMENT, type BuildProgress } from './build.js';
+import { BUILD_RECIPE, buildKernel, LIVE_UPDATE_FRAGMENT, type BuildProgress } from './build.js';
 import { withLock } from './lock.js';
 
 export interface Kernel {
@@ -133,7 +133,7 @@ async function liveUpdateKernel(opts: KernelOptions): Promise<Kernel> {
   const apt = new PrivateApt(['sid'], opts.log);
   const source = await newestLinuxSource(apt);
   const fragment = readFileSync(LIVE_UPDATE_FRAGMENT, 'utf8');
-  const hash = createHash('sha256').update(fragment).update(readFileSync(new URL('./build.js', import.meta.url))).digest('hex').slice(0, 12);
+  const hash = createHash('sha256').update(BUILD_RECIPE).update(fragment).digest('hex').slice(0, 12);
   const id = `live-update-${source.version}-${hash}`;
   const dir = join(kernelsDir(), id);
   return withLock(`${dir}.lock`, async () => {

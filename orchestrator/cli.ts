@@ -9,6 +9,7 @@ import { validateCommand } from './commands/validate.js';
 import { planCommand } from './commands/plan.js';
 import { agentCommand } from './commands/agent.js';
 import { bootCommand } from './commands/boot.js';
+import { setupCommand } from './commands/setup.js';
 
 export function cli(argv: string[]) {
   return yargs(argv)
@@ -18,6 +19,7 @@ export function cli(argv: string[]) {
     .option('json', { type: 'boolean', default: false, describe: 'print data as JSON instead of text' })
     .command(validateCommand as any)
     .command(planCommand as any)
+    .command(setupCommand as any)
     .command(bootCommand as any)
     .command(agentCommand as any)
     .demandCommand(1, 'Name a command; see lustress --help.')
