@@ -6,6 +6,7 @@
 import { nearest, pathText, type ScenarioProblem } from './errors.js';
 import { locate, type Source } from './source.js';
 import { STEP_KINDS } from './model.js';
+import { scenarioSchema } from './schema.js';
 import { parseSize } from './units.js';
 
 type Path = (string | number)[];
@@ -17,6 +18,9 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter(isStr) : 
 export function checkSemantics(source: Source, data: unknown): ScenarioProblem[] {
   if (!isObj(data)) return [];
   const problems: ScenarioProblem[] = [];
+  // A reference that is not even a valid name already has the schema's message; one is enough.
+  const namePattern = new RegExp(scenarioSchema().definitions.name.pattern);
+  const isName = (v: unknown): v is string => isStr(v) && namePattern.test(v);
   const report = (path: Path, message: string, want: 'key' | 'value' = 'value') => {
     const pos = locate(source, path, want);
     problems.push({ file: source.file, line: pos.line, col: pos.col, path: pathText(path), message });
@@ -31,7 +35,8 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
     return p?.ok ? p.value : undefined;
   };
   const mustExist = (kind: string, known: string[], name: unknown, path: Path): boolean => {
-    if (!isStr(name) || known.includes(name)) return isStr(name);
+    if (!isName(name)) return false;
+    if (known.includes(name)) return true;
     const guess = nearest(name, known);
     const hint = guess ? `; did you mean "${guess}"?` : known.length ? `; ${kind}s are: ${known.join(', ')}` : `; the scenario defines no ${kind}s`;
     report(path, `no ${kind} named "${name}"${hint}`);
@@ -70,11 +75,11 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
     const a = isObj(args) ? args : {};
     const expectsError = step.expect === 'error';
 
+    const sinceReboot = rebootedAt !== undefined ? ` since the reboot at steps[${rebootedAt}]` : '';
     const needBound = (key = 'device'): string | undefined => {
       if (!mustExist('device', devices, a[key], [...at, key])) return undefined;
       if (!bound.has(a[key])) {
-        const why = rebootedAt !== undefined ? ` since the reboot at steps[${rebootedAt}]` : '';
-        report([...at, key], `device "${a[key]}" is not bound${why}; add a bind step before this one`);
+        report([...at, key], `device "${a[key]}" is not bound${sinceReboot}; add a bind step before this one`);
         return undefined;
       }
       return a[key];
@@ -103,22 +108,25 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
       case 'memcpy-start': {
         const dev = needBound();
         memcpyStarted = true;
+        let smallest: { name: string; bytes: number } | undefined;
         for (const side of ['from', 'to'] as const) {
           if (!mustExist('buffer', buffers, a[side], [...at, side])) continue;
           if (dev && a.unmapped !== side && !mapped.get(dev)?.has(a[side])) {
             report([...at, side], `buffer "${a[side]}" is not mapped for device "${dev}"; add it to a map step first`);
           }
-          const size = parseSize(a.size);
           const have = bufferSize(a[side]);
-          if (size.ok && have !== undefined && size.value > have) {
-            report([...at, 'size'], `copies ${size.value} bytes but buffer "${a[side]}" holds ${have}`);
-          }
+          if (have !== undefined && (!smallest || have < smallest.bytes)) smallest = { name: a[side], bytes: have };
+        }
+        // One complaint about "size" even when both buffers are too small: the smaller one.
+        const size = parseSize(a.size);
+        if (size.ok && smallest && size.value > smallest.bytes) {
+          report([...at, 'size'], `copies ${size.value} bytes but buffer "${smallest.name}" holds ${smallest.bytes}`);
         }
         break;
       }
       case 'memcpy-wait':
         needBound();
-        if (!memcpyStarted) report(at, 'nothing to wait for: no memcpy-start comes before this step', 'key');
+        if (!memcpyStarted) report(at, `nothing to wait for: no memcpy-start comes before this step${sinceReboot}`, 'key');
         break;
       case 'send-msi':
       case 'expect-msi':
@@ -128,12 +136,13 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
         if (reboot !== 'liveupdate') report(at, 'preserve needs "reboot: liveupdate"; this scenario does a plain kexec', 'key');
         const bufs = bufferList('buffers');
         strings(a.devices).forEach((d, j) => mustExist('device', devices, d, [...at, 'devices', j]));
-        if (isStr(a.session)) {
+        if (isName(a.session)) {
           const s = sessions.get(a.session);
           if (s && s.boot === boot) report([...at, 'session'], `session "${a.session}" is already preserved in this boot`);
           sessions.set(a.session, { boot, buffers: bufs });
         }
-        if (!bufs.length && !strings(a.devices).length) report(at, 'preserves nothing: give "buffers" or "devices"', 'key');
+        // Only when both are left out: a bad list has its own message.
+        if (isObj(args) && a.buffers === undefined && a.devices === undefined) report(at, 'preserves nothing: give "buffers" or "devices"', 'key');
         break;
       }
       case 'kexec-load':
@@ -147,9 +156,10 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
         mapped = new Map();
         loadedAt = undefined;
         liveBuffers.clear();
+        memcpyStarted = false; // copies do not outlive the kernel that started them
         break;
       case 'retrieve': {
-        if (!isStr(a.session)) break;
+        if (!isName(a.session)) break;
         const s = sessions.get(a.session);
         if (!s) report([...at, 'session'], `no preserve step creates session "${a.session}" before this one${suggest(a.session, [...sessions.keys()])}`);
         else if (s.boot === boot) report([...at, 'session'], `session "${a.session}" was preserved in this same boot; retrieve comes after a kexec-exec`);
@@ -160,7 +170,7 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
         break;
       }
       case 'finish': {
-        if (!isStr(a.session)) break;
+        if (!isName(a.session)) break;
         const s = sessions.get(a.session);
         if (!s || s.retrievedIn !== boot) report([...at, 'session'], `session "${a.session}" is not retrieved in this boot; finish follows retrieve`);
         else sessions.delete(a.session);

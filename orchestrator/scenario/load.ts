@@ -4,7 +4,7 @@ import { checkSemantics } from './check.js';
 import { ScenarioError, type ScenarioProblem } from './errors.js';
 import { toScenario, type Scenario } from './model.js';
 import { validateAgainstSchema } from './schema.js';
-import { parseSource, readSource, type SourceResult } from './source.js';
+import { locate, parseSource, readSource, type SourceResult } from './source.js';
 
 export type LoadResult = { ok: true; scenario: Scenario } | { ok: false; problems: ScenarioProblem[] };
 
@@ -27,7 +27,9 @@ function check(file: string, read: SourceResult): LoadResult {
   if (!read.ok) return read;
   const { source, data } = read;
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
-    return { ok: false, problems: [{ file, line: 1, col: 1, path: '', message: `a scenario is a mapping with "version" and "steps"; this file holds ${data === null ? 'nothing' : Array.isArray(data) ? 'a list' : 'a single value'}` }] };
+    // Where the content starts, after any leading comments.
+    const { line, col } = locate(source, []);
+    return { ok: false, problems: [{ file, line, col, path: '', message: `a scenario is a mapping with "version" and "steps"; this file holds ${data === null ? 'nothing' : Array.isArray(data) ? 'a list' : 'a single value'}` }] };
   }
   const problems = [...validateAgainstSchema(source, data), ...checkSemantics(source, data)];
   if (problems.length) return { ok: false, problems: sortUnique(problems) };

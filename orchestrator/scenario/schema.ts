@@ -47,50 +47,73 @@ export function validateAgainstSchema(source: Source, data: unknown): ScenarioPr
   const { validate } = compiledSchema();
   if (validate(data)) return [];
   const errors = validate.errors ?? [];
+  const unknownKeys = errors.filter((e) => e.keyword === 'additionalProperties');
   // Objects with an unknown key: the "no kind" complaint about them would only repeat it.
-  const withUnknownKey = new Set(errors.filter((e) => e.keyword === 'additionalProperties').map((e) => e.instancePath));
+  const withUnknownKey = new Set(unknownKeys.map((e) => e.instancePath));
+  // A misspelt required key is reported once, as unknown with its correction, not also as missing.
+  const misspelt = new Set(unknownKeys.map((e) => `${e.instancePath}/${correctionOf(e)}`));
+  // A value of the wrong type: its limits (minimum, pattern…) say nothing more.
+  const withWrongType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const problems: ScenarioProblem[] = [];
   for (const e of errors) {
     if (e.keyword === 'x-lustress-one-of' && withUnknownKey.has(e.instancePath) && e.params.present.length === 0) continue;
+    if (e.keyword === 'required' && misspelt.has(`${e.instancePath}/${e.params.missingProperty}`)) continue;
+    if (e.keyword !== 'type' && withWrongType.has(e.instancePath)) continue;
+    // "Exactly one kind" is already said by x-lustress-one-of, better.
+    if ((e.keyword === 'minProperties' || e.keyword === 'maxProperties') && (e.parentSchema as JsonSchema)['x-lustress-one-of']) continue;
     // propertyNames reports once per bad name (as "pattern") and once more in general.
     if (e.keyword === 'propertyNames') continue;
     // A failed $ref'd union type already says it all; "format" on a non-string is noise.
     if (e.keyword === 'format' && typeof e.data !== 'string') continue;
-    problems.push(translate(source, e));
+    problems.push(translate(source, data, e));
   }
   return problems;
 }
 
-function segmentsOf(pointer: string): (string | number)[] {
+/** A segment is a number only where it indexes a list: a mapping key "1" stays a key. */
+function segmentsOf(pointer: string, root: unknown): (string | number)[] {
   if (!pointer) return [];
+  let node: any = root;
   return pointer
     .slice(1)
     .split('/')
-    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    .map((raw) => {
+      const s = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+      const segment = Array.isArray(node) ? Number(s) : s;
+      node = node?.[segment];
+      return segment;
+    });
 }
 
-function translate(source: Source, e: ErrorObject): ScenarioProblem {
-  const segments = segmentsOf(e.instancePath);
+function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProblem {
+  const segments = segmentsOf(e.instancePath, data);
   const parent: JsonSchema = (e.parentSchema as JsonSchema) ?? {};
   const at = (path: (string | number)[], want: 'key' | 'value' = 'value') => {
     const pos = locate(source, path, want);
     return { file: source.file, line: pos.line, col: pos.col, path: pathText(path) };
   };
-  const owner = segments.length ? String(segments[segments.length - 1]) : 'the file';
+  const last = segments[segments.length - 1];
+  // A list item is named with its list: "devices[1] needs…", not "1 needs…".
+  const owner = last === undefined ? 'the file' : typeof last === 'number' ? pathText(segments.slice(-2)) : last;
+
+  // A size or duration is told what one looks like, rather than which JSON type or limit it broke.
+  const unit = e.keyword === 'type' || e.keyword === 'minimum' ? unitMessage(parent, e.data) : undefined;
+  if (unit) return { ...at(segments), message: unit };
 
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = String(e.params.additionalProperty);
       const known = Object.keys(parent.properties ?? {});
-      const guess = nearest(key, known);
+      const guess = correctionOf(e);
       const kinds: string[] | undefined = parent['x-lustress-one-of'];
       // "nmae" next to a step is a misspelt key; anything else there is an unknown kind.
       const noun = kinds && !(guess && !kinds.includes(guess)) ? `unknown ${kindNoun(kinds)}` : 'unknown key';
       if (segments[0] === 'steps' && segments.length === 3 && STEP_KEYS.includes(key)) {
         return { ...at([...segments, key], 'key'), message: `"${key}" belongs to the step, not to its arguments: write it beside "${owner}", at the same indentation` };
       }
-      const hint = guess ? `; did you mean "${guess}"?` : `; expected one of: ${known.join(', ')}`;
+      // An unknown kind is told the kinds, not the keys that may stand beside one.
+      const choices = noun === 'unknown key' ? known : kinds!;
+      const hint = guess ? `; did you mean "${guess}"?` : choices.length ? `; expected one of: ${choices.join(', ')}` : `; ${owner} takes no arguments`;
       return { ...at([...segments, key], 'key'), message: `${noun} "${key}"${hint}` };
     }
     case 'required':
@@ -105,10 +128,6 @@ function translate(source: Source, e: ErrorObject): ScenarioProblem {
       return { ...at(segments, 'key'), message };
     }
     case 'type': {
-      if (parent.format === 'lustress-duration') {
-        const parsed = parseDuration(e.data);
-        if (!parsed.ok) return { ...at(segments), message: parsed.message };
-      }
       const expected = ([] as string[]).concat(e.params.type).map(typeWord).join(' or ');
       return { ...at(segments), message: `expected ${expected}, got ${describe(e.data)}` };
     }
@@ -153,6 +172,18 @@ function translate(source: Source, e: ErrorObject): ScenarioProblem {
     default:
       return { ...at(segments), message: e.message ?? e.keyword };
   }
+}
+
+/** For a size or duration that does not parse: the parser's message. */
+function unitMessage(schema: JsonSchema, data: unknown): string | undefined {
+  const parse = schema.format === 'lustress-duration' ? parseDuration : schema.format === 'lustress-size' ? parseSize : undefined;
+  const parsed = parse?.(data);
+  return parsed && !parsed.ok ? parsed.message : undefined;
+}
+
+/** The known key an unknown one is likely a misspelling of. */
+function correctionOf(e: ErrorObject): string | undefined {
+  return nearest(String(e.params.additionalProperty), Object.keys((e.parentSchema as JsonSchema | undefined)?.properties ?? {}));
 }
 
 function typeWord(t: string): string {

@@ -2,12 +2,14 @@
 // hostile input (huge, binary, deeply nested, alias bombs) quickly and clearly.
 
 import { readFileSync, statSync } from 'node:fs';
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar, type YAMLError } from 'yaml';
 import type { ScenarioProblem } from './errors.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_DEPTH = 32;
 export const MAX_ALIASES = 100;
+
+const TOO_DEEP = `nesting deeper than ${MAX_DEPTH} levels; a scenario never needs that`;
 
 export interface Source {
   file: string;
@@ -49,12 +51,15 @@ export function parseSource(file: string, bytes: Uint8Array): SourceResult {
   }
   const deep = flowDepthExceeded(text);
   if (deep !== undefined) {
-    return fail(file, `nesting deeper than ${MAX_DEPTH} levels; a scenario never needs that`, positionOf(text, deep));
+    return fail(file, TOO_DEEP, positionOf(text, deep));
   }
 
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true });
-  const problems: ScenarioProblem[] = doc.errors.map((e) => {
+  // stringKeys: a list, mapping or alias as a key has no place in a scenario (and no JSON form).
+  // resolveKnownTags off: !!binary, !!set or !!timestamp would turn into values no scenario holds.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, stringKeys: true, resolveKnownTags: false });
+  // Warnings count too (an unresolved tag would silently leave its value a string).
+  const problems: ScenarioProblem[] = firstPerLine([...doc.errors, ...doc.warnings], lines).map((e) => {
     const pos = lines.linePos(e.pos[0]);
     return { file, line: pos.line, col: pos.col, path: '', message: yamlMessage(e.code, e.message) };
   });
@@ -63,7 +68,14 @@ export function parseSource(file: string, bytes: Uint8Array): SourceResult {
   const deepNode = blockDepthExceeded(doc.contents);
   if (deepNode) {
     const pos = lines.linePos(deepNode.range?.[0] ?? 0);
-    return fail(file, `nesting deeper than ${MAX_DEPTH} levels; a scenario never needs that`, pos);
+    return fail(file, TOO_DEEP, pos);
+  }
+  const unusable = badAlias(doc.contents);
+  if (unusable) return fail(file, unusable.message, lines.linePos(unusable.node.range?.[0] ?? 0));
+  const inexact = inexactNumber(doc.contents);
+  if (inexact) {
+    const message = `${inexact.source ?? String(inexact.value)} is too large to be exact: numbers are limited to ${Number.MAX_SAFE_INTEGER}`;
+    return fail(file, message, lines.linePos(inexact.range?.[0] ?? 0));
   }
   let data: unknown;
   try {
@@ -85,9 +97,27 @@ function tooBig(size: number): string {
   return `file is ${(size / 2 ** 20).toFixed(1)} MiB; scenario files are limited to ${MAX_FILE_BYTES / 2 ** 20} MiB`;
 }
 
+/** One error per line: the parser's later complaints on a line follow from its first. */
+function firstPerLine(errors: YAMLError[], lines: LineCounter): YAMLError[] {
+  const seen = new Set<number>();
+  return errors
+    .sort((a, b) => a.pos[0] - b.pos[0])
+    .filter((e) => {
+      const line = lines.linePos(e.pos[0]).line;
+      return !seen.has(line) && seen.add(line);
+    });
+}
+
 function yamlMessage(code: string, message: string): string {
   if (code === 'DUPLICATE_KEY') return 'duplicate key: each key (and each target, device or buffer name) may appear once';
   if (code === 'MULTIPLE_DOCS') return 'more than one YAML document: a scenario file holds one';
+  // The parser ran out of stack: nesting far beyond what the depth check below would allow.
+  if (code === 'RESOURCE_EXHAUSTION') return TOO_DEEP;
+  if (code === 'NON_STRING_KEY') return 'a key must be plain text, not a list, a mapping, an alias or a tagged value';
+  if (code === 'TAG_RESOLVE_FAILED') {
+    const tag = message.replace(/^Unresolved tag: /, '').replace('tag:yaml.org,2002:', '!!');
+    return `YAML tag ${tag} cannot be used here; scenarios need no tags`;
+  }
   return `YAML syntax: ${message.split('\n')[0]}`;
 }
 
@@ -142,30 +172,63 @@ function flowDepthExceeded(text: string): number | undefined {
   return undefined;
 }
 
-/** The first node deeper than MAX_DEPTH, found without recursion. */
-function blockDepthExceeded(root: unknown): Node | undefined {
+/** Every node (keys too) with its depth, in document order, without recursion. */
+function* nodesInOrder(root: unknown): Generator<[unknown, number]> {
   const stack: [unknown, number][] = [[root, 0]];
   while (stack.length) {
     const [node, depth] = stack.pop()!;
+    yield [node, depth];
     if (isMap(node) || isSeq(node)) {
-      if (depth > MAX_DEPTH) return node;
-      for (const item of node.items) {
-        if (isPair(item)) {
-          stack.push([item.key, depth + 1], [item.value, depth + 1]);
-        } else stack.push([item, depth + 1]);
+      // Pushed last to first, so that they pop in document order.
+      for (let i = node.items.length - 1; i >= 0; i--) {
+        const item = node.items[i];
+        if (isPair(item)) stack.push([item.value, depth + 1], [item.key, depth + 1]);
+        else stack.push([item, depth + 1]);
       }
     }
+  }
+}
+
+/** The first collection deeper than MAX_DEPTH. */
+function blockDepthExceeded(root: unknown): Node | undefined {
+  for (const [node, depth] of nodesInOrder(root)) {
+    if ((isMap(node) || isSeq(node)) && depth > MAX_DEPTH) return node;
   }
   return undefined;
 }
 
 function firstAlias(root: unknown): Node | undefined {
-  const stack: unknown[] = [root];
-  while (stack.length) {
-    const node = stack.pop();
-    if (isAlias(node)) return node;
-    if (isMap(node) || isSeq(node)) {
-      for (const item of node.items) stack.push(...(isPair(item) ? [item.key, item.value] : [item]));
+  for (const [node] of nodesInOrder(root)) if (isAlias(node)) return node;
+  return undefined;
+}
+
+/** The first whole number beyond 2^53: JavaScript would round it, so it would pass checks as some other number. */
+function inexactNumber(root: unknown): Scalar | undefined {
+  for (const [node] of nodesInOrder(root)) {
+    if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && !Number.isSafeInteger(node.value)) return node;
+  }
+  return undefined;
+}
+
+/**
+ * The first alias that names no anchor before it, or the node it is inside
+ * (which would make the data endless). The yaml library would throw on the
+ * first and build a cyclic object from the second.
+ */
+function badAlias(root: unknown): { node: Node; message: string } | undefined {
+  // Like the library, an alias means the latest anchor of its name before it.
+  const latest = new Map<string, { depth: number; open: boolean }>();
+  const enclosing: { depth: number; open: boolean }[] = [];
+  for (const [node, depth] of nodesInOrder(root)) {
+    while (enclosing.length && enclosing[enclosing.length - 1]!.depth >= depth) enclosing.pop()!.open = false;
+    if (isAlias(node)) {
+      const anchor = latest.get(node.source);
+      if (!anchor) return { node, message: `alias "*${node.source}" has no anchor "&${node.source}" before it` };
+      if (anchor.open) return { node, message: `alias "*${node.source}" is inside the node it names, so its value would never end` };
+    } else if (isNode(node) && node.anchor) {
+      const anchor = { depth, open: true };
+      latest.set(node.anchor, anchor);
+      enclosing.push(anchor);
     }
   }
   return undefined;

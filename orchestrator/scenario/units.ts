@@ -19,8 +19,9 @@ const SIZE_RE = /^\s*(-?\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/;
 /** Bytes from "64MiB", "1GiB", "4096" (a bare integer is bytes). */
 export function parseSize(input: unknown): Parsed {
   if (typeof input === 'number') {
-    if (!Number.isSafeInteger(input)) return { ok: false, message: `a size must be a whole number of bytes, got ${input}` };
+    if (!Number.isInteger(input)) return { ok: false, message: `a size must be a whole number of bytes, got ${input}` };
     if (input <= 0) return { ok: false, message: `a size must be positive, got ${input}` };
+    if (!Number.isSafeInteger(input)) return { ok: false, message: `a size must be at most ${Number.MAX_SAFE_INTEGER} bytes, got ${input}` };
     return { ok: true, value: input };
   }
   if (typeof input !== 'string') return { ok: false, message: `expected a size such as 64MiB, got ${describe(input)}` };
@@ -33,7 +34,8 @@ export function parseSize(input: unknown): Parsed {
   }
   const value = Number(num) * factor;
   if (value <= 0) return { ok: false, message: `a size must be positive, got "${input}"` };
-  if (!Number.isSafeInteger(value)) return { ok: false, message: `"${input}" is not a whole number of bytes` };
+  if (!Number.isInteger(value)) return { ok: false, message: `"${input}" is not a whole number of bytes` };
+  if (!Number.isSafeInteger(value)) return { ok: false, message: `"${input}" is more than ${Number.MAX_SAFE_INTEGER} bytes` };
   return { ok: true, value };
 }
 
