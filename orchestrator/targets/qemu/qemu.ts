@@ -75,7 +75,7 @@ export class QemuTarget implements Target {
   /** Kernel, initramfs and command line for a boot of `ref` (a fetch or build may happen here). */
   async bootImage(ref: string): Promise<BootImage> {
     const kernel = await resolveKernel(ref, this.opts.kernelOptions);
-    const initrd = await guestInitramfs(kernel);
+    const initrd = this.opts.spec.initrd ? resolve(this.opts.spec.initrd) : await guestInitramfs(kernel);
     const cmdline = guestCmdline(this.opts.spec, kernel, { runDir: this.opts.runDir, projectDir: PROJECT_DIR, nodePath: process.execPath }, { logLevel: this.opts.agentLogLevel });
     return { kernel, initrd, cmdline };
   }
