@@ -10,6 +10,7 @@ import { planCommand } from './commands/plan.js';
 import { agentCommand } from './commands/agent.js';
 import { bootCommand } from './commands/boot.js';
 import { setupCommand } from './commands/setup.js';
+import { runCommand } from './commands/run.js';
 
 export function cli(argv: string[]) {
   return yargs(argv)
@@ -19,6 +20,7 @@ export function cli(argv: string[]) {
     .option('json', { type: 'boolean', default: false, describe: 'print data as JSON instead of text' })
     .command(validateCommand as any)
     .command(planCommand as any)
+    .command(runCommand as any)
     .command(setupCommand as any)
     .command(bootCommand as any)
     .command(agentCommand as any)

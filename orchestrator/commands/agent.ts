@@ -1,7 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { runAgent } from '../../agents/agent.js';
-import { machineIsDisposable } from '../../agents/safety.js';
-import { portTransport, stdioTransport } from '../../agents/transport.js';
 import { createLogger } from '../log.js';
 import type { GlobalArgs } from '../cli-common.js';
 
@@ -30,6 +27,12 @@ export const agentCommand: CommandModule<GlobalArgs, Args> = {
         return true;
       }) as any,
   handler: async (args) => {
+    // Loaded here, not at the top: only the agent needs the VFIO and kexec bindings.
+    const [{ runAgent }, { machineIsDisposable }, { portTransport, stdioTransport }] = await Promise.all([
+      import('../../agents/agent.js'),
+      import('../../agents/safety.js'),
+      import('../../agents/transport.js'),
+    ]);
     const log = createLogger({ level: args.logLevel, ...(args.log ? { file: args.log } : {}), pretty: false, name: 'agent' });
     const transport = args.port ? portTransport(args.port) : stdioTransport();
     await runAgent({ transport, log, disposable: machineIsDisposable(args.disposable) });

@@ -22,15 +22,23 @@ const SIGNS: [ConsoleEventKind, RegExp][] = [
   ['rcu-stall', /rcu: INFO: rcu_\w+ (self-)?detected stall|rcu_\w+ self-detected stall/],
 ];
 
+/** Lines kept in memory for excerpts; the file keeps them all. */
+const KEPT_LINES = 20_000;
+
 /** Kinds that end a boot: the machine is gone or about to be. */
 export const FATAL_KINDS: ReadonlySet<ConsoleEventKind> = new Set(['panic']);
+/** Kinds that fail the step during which they appear; the others are reported only. */
+export const FAILING_KINDS: ReadonlySet<ConsoleEventKind> = new Set(['oops', 'bug']);
 
 export class ConsoleLog {
   private readonly fd: number;
   private partial = '';
-  readonly lines: string[] = [];
+  /** The most recent lines; lines[0] is line number `dropped`. */
+  private readonly lines: string[] = [];
+  private dropped = 0;
   readonly events: ConsoleEvent[] = [];
   private readonly listeners = new Set<(e: ConsoleEvent) => void>();
+  private readonly lineListeners = new Set<(line: string) => void>();
 
   constructor(readonly file: string) {
     this.fd = openSync(file, 'a');
@@ -45,7 +53,13 @@ export class ConsoleLog {
   }
 
   private addLine(line: string): void {
-    const index = this.lines.push(line) - 1;
+    const index = this.dropped + this.lines.push(line) - 1;
+    if (this.lines.length > KEPT_LINES) {
+      const cut = this.lines.length - KEPT_LINES / 2;
+      this.lines.splice(0, cut);
+      this.dropped += cut;
+    }
+    for (const l of this.lineListeners) l(line);
     const sign = SIGNS.find(([, re]) => re.test(line));
     if (!sign) return;
     // One report per splat: the "cut here" line and the WARNING line that follows are one warning.
@@ -54,6 +68,11 @@ export class ConsoleLog {
     const event: ConsoleEvent = { kind: sign[0], line: index, text: line };
     this.events.push(event);
     for (const l of this.listeners) l(event);
+  }
+
+  onLine(fn: (line: string) => void): () => void {
+    this.lineListeners.add(fn);
+    return () => this.lineListeners.delete(fn);
   }
 
   onEvent(fn: (e: ConsoleEvent) => void): () => void {
@@ -65,16 +84,8 @@ export class ConsoleLog {
   excerpt(event?: ConsoleEvent, before = 8, after = 40): string[] {
     const all = this.partial ? [...this.lines, this.partial] : this.lines;
     if (!event) return all.slice(-before - after);
-    return all.slice(Math.max(0, event.line - before), event.line + after + 1);
-  }
-
-  /** Index the next line will have: events after it belong to what happens next. */
-  get mark(): number {
-    return this.lines.length;
-  }
-
-  eventsSince(mark: number): ConsoleEvent[] {
-    return this.events.filter((e) => e.line >= mark);
+    const at = event.line - this.dropped;
+    return all.slice(Math.max(0, at - before), Math.max(0, at + after + 1));
   }
 
   close(): void {

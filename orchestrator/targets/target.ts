@@ -4,6 +4,7 @@
 import type { Hello } from '../../agents/facts.js';
 import type { RpcPeer } from '../../agents/protocol.js';
 import type { ConsoleEvent } from './console.js';
+import type { KexecImage } from '../../kexec/kexec.js';
 
 export type LossReason = 'panic' | 'exited' | 'deadline' | 'disconnected';
 
@@ -35,5 +36,7 @@ export interface Target {
   /** Console events (panics, Oopses, warnings) seen since start; empty where there is no console. */
   consoleEvents(): ConsoleEvent[];
   consoleExcerpt(event?: ConsoleEvent): string[];
+  /** The kernel, initrd and command line a kexec into `ref` loads on this target (paths as the target sees them). */
+  kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecImage>;
   stop(): Promise<void>;
 }

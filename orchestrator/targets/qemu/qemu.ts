@@ -2,19 +2,21 @@
 // prepares, reached over a virtio-serial port whose host side is a UNIX
 // socket (it survives the guest's kexec), its console kept and scanned.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { Hello } from '../../../agents/facts.js';
-import { RpcPeer } from '../../../agents/protocol.js';
+import type { RpcPeer } from '../../../agents/protocol.js';
 import { resolveKernel, type Kernel, type KernelOptions } from '../../../kexec/kernels.js';
+import type { KexecImage } from '../../../kexec/kexec.js';
 import type { Logger } from '../../log.js';
 import type { QemuTargetSpec } from '../../scenario/model.js';
 import { ConsoleLog, FATAL_KINDS, type ConsoleEvent } from '../console.js';
 import { TargetLostError, type Target } from '../target.js';
+import { AgentLink, LossSignal } from '../link.js';
 import { guestCmdline, qemuArgs, type GuestPaths } from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
@@ -24,6 +26,9 @@ export const QEMU_BINARY = 'qemu-system-x86_64';
 export const PROJECT_DIR = resolve(new URL('../../../../', import.meta.url).pathname);
 /** After a panic line, how long to collect the rest of the splat before reporting. */
 const PANIC_SETTLE_MS = 1500;
+/** The guest's init restarts a dead agent; this many deaths in one boot mean it cannot run. */
+const AGENT_CRASHES = 3;
+const AGENT_EXIT_LINE = /^lustress-init: agent exited/;
 
 export interface QemuTargetOptions {
   spec: QemuTargetSpec;
@@ -46,7 +51,8 @@ export interface BootImage {
 export class QemuTarget implements Target {
   readonly kind = 'qemu' as const;
   readonly name: string;
-  private rpcPeer?: RpcPeer;
+  private link?: AgentLink;
+  private readonly loss = new LossSignal();
   private child?: ResultPromise<{ stdin: 'ignore'; buffer: false; reject: false }>;
   private console?: ConsoleLog;
   private socket?: Socket;
@@ -54,12 +60,7 @@ export class QemuTarget implements Target {
   private qemuStderr = '';
   private exit?: { code?: number; signal?: string };
   private exited?: Promise<void>;
-  private lastHello?: Hello;
-  private readonly helloListeners = new Set<(h: Hello) => void>();
   private hardTimer?: NodeJS.Timeout;
-  private lost?: Promise<TargetLostError>;
-  private lostError?: TargetLostError;
-  private readonly lossListeners = new Set<(l: TargetLostError) => void>();
   /** What the guest booted first. */
   firstBoot?: BootImage;
 
@@ -68,8 +69,8 @@ export class QemuTarget implements Target {
   }
 
   get rpc(): RpcPeer {
-    if (!this.rpcPeer) throw new Error(`${this.name}: not started`);
-    return this.rpcPeer;
+    if (!this.link) throw new Error(`${this.name}: not started`);
+    return this.link.rpc;
   }
 
   /** Kernel, initramfs and command line for a boot of `ref` (a fetch or build may happen here). */
@@ -78,6 +79,15 @@ export class QemuTarget implements Target {
     const initrd = this.opts.spec.initrd ? resolve(this.opts.spec.initrd) : await guestInitramfs(kernel);
     const cmdline = guestCmdline(this.opts.spec, kernel, { runDir: this.opts.runDir, projectDir: PROJECT_DIR, nodePath: process.execPath }, { logLevel: this.opts.agentLogLevel });
     return { kernel, initrd, cmdline };
+  }
+
+  async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecImage> {
+    const boot = await this.bootImage(ref);
+    return {
+      kernel: boot.kernel.image,
+      initrd: extra.initrd ? resolve(extra.initrd) : boot.initrd,
+      cmdline: extra.cmdline ? `${boot.cmdline} ${extra.cmdline}` : boot.cmdline,
+    };
   }
 
   async start(deadlineMs: number): Promise<Hello> {
@@ -108,21 +118,30 @@ export class QemuTarget implements Target {
     this.exited = child.then((r) => {
       this.exit = { ...(r.exitCode !== undefined ? { code: r.exitCode } : {}), ...(r.signal ? { signal: r.signal } : {}) };
       log.info({ target: this.name, ...this.exit }, 'QEMU exited');
+      this.loss.set(this.lostOnExit());
+    });
+    let crashes = 0;
+    this.console.onLine((line) => {
+      if (/^lustress-init: boot /.test(line)) crashes = 0;
+      if (AGENT_EXIT_LINE.test(line) && ++crashes === AGENT_CRASHES) {
+        this.loss.set(new TargetLostError(this.name, 'exited', `the agent exited ${AGENT_CRASHES} times in a row; its stderr ends with:`, this.agentStderrTail()));
+      }
+    });
+    this.console.onEvent((e) => {
+      if (!FATAL_KINDS.has(e.kind)) return;
+      // Let the rest of the splat reach the console before reporting it.
+      void Promise.race([this.exited, sleep(PANIC_SETTLE_MS)]).then(() =>
+        this.loss.set(new TargetLostError(this.name, 'panic', `kernel panic: ${e.text.trim()}`, this.console!.excerpt(e), this.consoleEvents())),
+      );
     });
     if (this.opts.hardTimeoutMs) {
       this.hardTimer = setTimeout(() => child.kill('SIGKILL'), this.opts.hardTimeoutMs);
       this.hardTimer.unref();
     }
     this.socket = await this.connectAgentSocket(paths.agentSocket, deadlineMs);
-    const peer = new RpcPeer((line) => this.socket!.write(line), {}, (garbage) => log.debug({ target: this.name, garbage: garbage.slice(0, 300) }, 'non-protocol bytes on the agent channel'));
-    this.rpcPeer = peer;
-    this.socket.on('data', (c) => peer.push(c));
-    peer.onNotification((method, params) => {
-      if (method !== 'hello') return;
-      this.lastHello = params as Hello;
-      for (const l of this.helloListeners) l(params as Hello);
-    });
-    void this.whenLost();
+    const link = new AgentLink(this.name, (line) => this.socket!.write(line), log, this.loss, () => this.consoleExcerpt());
+    this.link = link;
+    this.socket.on('data', (c) => link.push(c));
     return this.waitForHello(deadlineMs);
   }
 
@@ -144,55 +163,11 @@ export class QemuTarget implements Target {
   }
 
   waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello> {
-    const fresh = (h: Hello | undefined) => h !== undefined && h.bootId !== previousBootId;
-    if (fresh(this.lastHello)) return Promise.resolve(this.lastHello!);
-    return new Promise<Hello>((resolvePromise, reject) => {
-      const cleanups: (() => void)[] = [];
-      const finish = (fn: () => void) => {
-        cleanups.forEach((c) => c());
-        fn();
-      };
-      const onHello = (h: Hello) => fresh(h) && finish(() => resolvePromise(h));
-      this.helloListeners.add(onHello);
-      cleanups.push(() => this.helloListeners.delete(onHello));
-      const timer = setTimeout(
-        () => finish(() => reject(new TargetLostError(this.name, 'deadline', `no hello from ${previousBootId ? 'a new boot' : 'the agent'} within ${Math.round(deadlineMs / 1000)} s`, this.consoleExcerpt()))),
-        deadlineMs,
-      );
-      cleanups.push(() => clearTimeout(timer));
-      if (this.lostError) finish(() => reject(this.lostError));
-      const onLost = (lost: TargetLostError) => finish(() => reject(lost));
-      this.lossListeners.add(onLost);
-      cleanups.push(() => this.lossListeners.delete(onLost));
-    });
+    return this.link!.waitForHello(deadlineMs, previousBootId);
   }
 
-  /** Resolves when the guest is gone (QEMU exited) or panicked; never rejects. Detected once per start. */
   whenLost(): Promise<TargetLostError> {
-    if (this.lost) return this.lost;
-    const console = this.console!;
-    const panicked = new Promise<ConsoleEvent>((ok) => {
-      const existing = console.events.find((e) => FATAL_KINDS.has(e.kind));
-      if (existing) ok(existing);
-      const off = console.onEvent((e) => {
-        if (FATAL_KINDS.has(e.kind)) {
-          off();
-          ok(e);
-        }
-      });
-    });
-    this.lost = Promise.race([
-      this.exited!.then(() => this.lostOnExit()),
-      panicked.then(async (e) => {
-        await Promise.race([this.exited, sleep(PANIC_SETTLE_MS)]);
-        return new TargetLostError(this.name, 'panic', `kernel panic: ${e.text.trim()}`, console.excerpt(e), this.consoleEvents());
-      }),
-    ]);
-    void this.lost.then((l) => {
-      this.lostError = l;
-      for (const fn of this.lossListeners) fn(l);
-    });
-    return this.lost;
+    return this.loss.wait();
   }
 
   private lostOnExit(): TargetLostError {
@@ -203,16 +178,21 @@ export class QemuTarget implements Target {
     return new TargetLostError(this.name, 'exited', `QEMU ${how}${said}`, this.consoleExcerpt(), this.consoleEvents());
   }
 
+  /** The last lines the guest's agents wrote to stderr (the init keeps them in the run directory). */
+  private agentStderrTail(): string[] {
+    const files = readdirSync(this.opts.runDir)
+      .filter((f) => /^agent-.*\.stderr$/.test(f))
+      .map((f) => join(this.opts.runDir, f))
+      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+    return files.length ? readFileSync(files[0]!, 'utf8').split('\n').slice(-25) : [];
+  }
+
   consoleEvents(): ConsoleEvent[] {
     return this.console ? [...this.console.events] : [];
   }
 
   consoleExcerpt(event?: ConsoleEvent): string[] {
     return this.console ? this.console.excerpt(event, event ? 8 : 30, event ? 40 : 0) : [];
-  }
-
-  get consoleMark(): number {
-    return this.console?.mark ?? 0;
   }
 
   async stop(): Promise<void> {
@@ -227,7 +207,7 @@ export class QemuTarget implements Target {
       await this.exited;
     }
     clearTimeout(this.hardTimer);
-    this.rpcPeer?.abandon('the target was stopped');
+    this.link?.rpc.abandon('the target was stopped');
     this.socket?.destroy();
     this.console?.close();
     if (this.sockDir) rmSync(this.sockDir, { recursive: true, force: true });

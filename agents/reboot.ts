@@ -1,0 +1,34 @@
+// kexec-load and kexec-exec on the machine under test. The exec answers
+// first (the orchestrator starts its blackout clock on that answer) and then
+// reboots; if reboot(2) returns, a "kexec-failed" notification says why.
+
+import { kexecExecute, kexecLoad, kexecLoaded, KexecError, type KexecImage } from '../kexec/kexec.js';
+import { ERR, RpcError } from './protocol.js';
+import { assertDisposable } from './safety.js';
+
+export function load(p: KexecImage, disposable: boolean): { kernel: string; initrd?: string; cmdline: string } {
+  assertDisposable(disposable, 'load a kernel for kexec');
+  if (typeof p.kernel !== 'string' || typeof p.cmdline !== 'string') throw new RpcError(ERR.invalidParams, 'kexec-load needs kernel and cmdline');
+  try {
+    kexecLoad(p);
+  } catch (e) {
+    if (e instanceof KexecError) throw new RpcError(ERR.failed, e.message, e.data);
+    throw e;
+  }
+  return { kernel: p.kernel, ...(p.initrd ? { initrd: p.initrd } : {}), cmdline: p.cmdline };
+}
+
+/** Answers, then on the next turn of the event loop (after the answer is written) executes the kernel. */
+export function exec(disposable: boolean, log: () => void, notify: (method: string, params: unknown) => void): { instant: number } {
+  assertDisposable(disposable, 'kexec');
+  if (!kexecLoaded()) throw new RpcError(ERR.failed, 'no kernel is loaded for kexec (kexec-load first)');
+  setImmediate(() => {
+    try {
+      log();
+      kexecExecute();
+    } catch (e) {
+      notify('kexec-failed', { message: (e as Error).message, ...(e instanceof KexecError ? e.data : {}) });
+    }
+  });
+  return { instant: Date.now() };
+}

@@ -1,0 +1,68 @@
+// What a run produces, step by step: the records the journal keeps and the
+// reports are built from.
+
+export type Verdict = 'pass' | 'fail' | 'skip';
+
+export interface StepOutcome {
+  target: string;
+  iteration: number;
+  /** 1-based position in the scenario's steps. */
+  step: number;
+  kind: string;
+  label: string;
+  verdict: Verdict;
+  /** Why it failed or was skipped; empty on a pass. */
+  reason: string;
+  startedAt: number;
+  ms: number;
+  /** What the agent answered (or the error's data), for reports and replays. */
+  detail?: Record<string, unknown>;
+  /** Console lines around a failure that took the target with it. */
+  excerpt?: string[];
+}
+
+export interface IterationMetrics {
+  blackoutMs?: number;
+  verifyGBps?: number;
+  verifiedBytes?: number;
+  /** Time spent verifying, from which verifyGBps is computed at the end of the iteration. */
+  verifyMs?: number;
+  dmaBytes?: number;
+  msiLatencyMs?: number;
+  agentRssBytes?: number;
+}
+
+export interface IterationOutcome {
+  target: string;
+  iteration: number;
+  verdict: Verdict;
+  ms: number;
+  metrics: IterationMetrics;
+}
+
+export interface TargetOutcome {
+  target: string;
+  verdict: Verdict;
+  iterations: number;
+  failures: number;
+  /** The target could not be tested at all (no boot): bisect's "skip". */
+  untestable?: string;
+}
+
+export interface RunSummary {
+  scenario: string;
+  file: string;
+  runDir: string;
+  startedAt: string;
+  ms: number;
+  verdict: Verdict;
+  targets: TargetOutcome[];
+  iterations: IterationOutcome[];
+}
+
+/** The verdict of a group: any failure fails it; all skipped skips it. */
+export function combine(verdicts: Verdict[]): Verdict {
+  if (verdicts.includes('fail')) return 'fail';
+  if (verdicts.length && verdicts.every((v) => v === 'skip')) return 'skip';
+  return 'pass';
+}

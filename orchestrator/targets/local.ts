@@ -1,0 +1,90 @@
+// The local target: the agent as a child process of the orchestrator, over
+// its stdio. For steps that need no reboot (fill, verify, LUO calls the
+// running kernel allows); kexec and rebinding are refused unless the scenario
+// marks this machine disposable, which it must never be where people work.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import type { Hello } from '../../agents/facts.js';
+import type { RpcPeer } from '../../agents/protocol.js';
+import type { KexecImage } from '../../kexec/kexec.js';
+import type { Logger } from '../log.js';
+import type { LocalTargetSpec } from '../scenario/model.js';
+import { AgentLink, LossSignal } from './link.js';
+import { PROJECT_DIR } from './qemu/qemu.js';
+import { TargetLostError, type Target } from './target.js';
+
+export interface LocalTargetOptions {
+  spec: LocalTargetSpec;
+  runDir: string;
+  log: Logger;
+  agentLogLevel?: string;
+}
+
+export class LocalTarget implements Target {
+  readonly kind = 'local' as const;
+  readonly name: string;
+  private link?: AgentLink;
+  private readonly loss = new LossSignal();
+  private child?: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: { file: string; append: true }; buffer: false; reject: false }>;
+  private readonly stderrFile: string;
+
+  constructor(private readonly opts: LocalTargetOptions) {
+    this.name = opts.spec.name;
+    this.stderrFile = join(opts.runDir, `agent-${this.name}.log`);
+  }
+
+  get rpc(): RpcPeer {
+    if (!this.link) throw new Error(`${this.name}: not started`);
+    return this.link.rpc;
+  }
+
+  async start(deadlineMs: number): Promise<Hello> {
+    const args = [join(PROJECT_DIR, 'dist/orchestrator/cli.js'), 'agent', '--stdio', '--log-level', this.opts.agentLogLevel ?? 'info'];
+    if (this.opts.spec.disposable) args.push('--disposable');
+    const child = execa(process.execPath, args, { stdin: 'pipe', stdout: 'pipe', stderr: { file: this.stderrFile, append: true }, buffer: false, reject: false });
+    this.child = child;
+    void child.then((r) => this.loss.set(new TargetLostError(this.name, 'exited', `the agent exited (status ${r.exitCode ?? r.signal})`, this.consoleExcerpt())));
+    const link = new AgentLink(this.name, (line) => child.stdin.write(line), this.opts.log, this.loss, () => this.consoleExcerpt());
+    this.link = link;
+    child.stdout.on('data', (c: Buffer) => link.push(c));
+    return link.waitForHello(deadlineMs);
+  }
+
+  waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello> {
+    return this.link!.waitForHello(deadlineMs, previousBootId);
+  }
+
+  whenLost(): Promise<TargetLostError> {
+    return this.loss.wait();
+  }
+
+  consoleEvents() {
+    return [];
+  }
+
+  /** No console here: the agent's own log stands in for it. */
+  consoleExcerpt(): string[] {
+    try {
+      return readFileSync(this.stderrFile, 'utf8').split('\n').slice(-30);
+    } catch {
+      return [];
+    }
+  }
+
+  async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecImage> {
+    const running = readFileSync('/proc/cmdline', 'utf8').trim();
+    return { kernel: ref, ...(extra.initrd ? { initrd: extra.initrd } : {}), cmdline: extra.cmdline ? `${running} ${extra.cmdline}` : running };
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    child.stdin.end();
+    const exited = await Promise.race([child.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
+    if (!exited) child.kill('SIGKILL');
+    await child;
+    this.link?.rpc.abandon('the target was stopped');
+  }
+}
