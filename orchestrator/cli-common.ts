@@ -7,5 +7,14 @@ export const EXIT = { pass: 0, fail: 1, usage: 2, bisectSkip: 125 } as const;
 
 export interface GlobalArgs {
   logLevel: LogLevel;
-  json: boolean;
 }
+
+/** `--json` on commands whose output is data: print it as JSON. */
+export const JSON_FLAG = { type: 'boolean', default: false, describe: 'print the data as JSON' } as const;
+
+/** Report files `run` and `report` can write, all built from the run's journal. */
+export const REPORT_OPTIONS = {
+  junit: { type: 'string', describe: 'write JUnit XML here (one testcase per step per iteration)' },
+  json: { type: 'string', describe: 'write the JSON summary (verdicts, metrics with p50/p95/max) here' },
+  html: { type: 'string', describe: 'write a self-contained HTML timeline of the run here' },
+} as const;

@@ -11,16 +11,19 @@ import { agentCommand } from './commands/agent.js';
 import { bootCommand } from './commands/boot.js';
 import { setupCommand } from './commands/setup.js';
 import { runCommand } from './commands/run.js';
+import { reportCommand } from './commands/report.js';
+import { resumeCommand } from './commands/resume.js';
 
 export function cli(argv: string[]) {
   return yargs(argv)
     .scriptName('lustress')
     .usage('$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.')
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity (logs go to the run directory, and to stderr on a terminal)' })
-    .option('json', { type: 'boolean', default: false, describe: 'print data as JSON instead of text' })
     .command(validateCommand as any)
     .command(planCommand as any)
     .command(runCommand as any)
+    .command(resumeCommand as any)
+    .command(reportCommand as any)
     .command(setupCommand as any)
     .command(bootCommand as any)
     .command(agentCommand as any)

@@ -70,11 +70,18 @@ export const PREREQUISITES: Prereq[] = [
   file('Debian archive keyring', '/usr/share/keyrings/debian-archive-keyring.gpg', ['debian-archive-keyring']),
 ];
 
+/** What only the test suite needs: a browser to render the HTML report, an ssh server and client for the ssh target. */
+export const TEST_PREREQUISITES: Prereq[] = [
+  file('Chromium (renders the HTML report in tests)', '/usr/bin/chromium', ['chromium']),
+  file('OpenSSH server (the ssh target test)', '/usr/sbin/sshd', ['openssh-server']),
+  command('OpenSSH client', 'ssh', ['openssh-client']),
+];
+
 export const KERNELS = ['debian', 'live-update'] as const;
 
-export async function checkPrerequisites(): Promise<PrereqStatus[]> {
+export async function checkPrerequisites(forTests = false): Promise<PrereqStatus[]> {
   const out: PrereqStatus[] = [];
-  for (const p of PREREQUISITES) out.push({ name: p.name, packages: p.packages, ...(await p.check()) });
+  for (const p of [...PREREQUISITES, ...(forTests ? TEST_PREREQUISITES : [])]) out.push({ name: p.name, packages: p.packages, ...(await p.check()) });
   const cached = cachedKernels();
   for (const kind of KERNELS) {
     const k = cached.find((c) => c.kind === kind);
@@ -85,19 +92,20 @@ export async function checkPrerequisites(): Promise<PrereqStatus[]> {
 
 export interface SetupOptions extends KernelOptions {
   kernels: readonly string[];
+  forTests: boolean;
   log: (msg: string) => void;
 }
 
 /** Installs missing packages (root) or returns the commands a user must run; then fetches and builds kernels. */
 export async function setup(opts: SetupOptions): Promise<{ installed: string[]; commands: string[] }> {
-  const missing = (await checkPrerequisites()).filter((s) => !s.ok && s.packages.length);
+  const missing = (await checkPrerequisites(opts.forTests)).filter((s) => !s.ok && s.packages.length);
   const packages = [...new Set(missing.flatMap((m) => m.packages))];
   const apt = new PrivateApt(['bookworm-backports'], opts.log);
   if (packages.length) {
     if (process.getuid?.() !== 0) return { installed: [], commands: [apt.installCommand(packages, 'bookworm-backports')] };
     opts.log(`installing ${packages.join(' ')}`);
     await apt.install(packages, 'bookworm-backports');
-    const still = (await checkPrerequisites()).filter((s) => !s.ok && s.packages.length);
+    const still = (await checkPrerequisites(opts.forTests)).filter((s) => !s.ok && s.packages.length);
     if (still.length) throw new Error(`still missing after installing: ${still.map((s) => `${s.name} (${s.detail})`).join('; ')}`);
   }
   for (const k of opts.kernels) await resolveKernel(k, opts);

@@ -6,9 +6,10 @@ import { QemuTarget } from '../targets/qemu/qemu.js';
 import { TargetLostError } from '../targets/target.js';
 import { createRunDir, ensureDir } from '../rundir.js';
 import { createLogger } from '../log.js';
-import { EXIT, type GlobalArgs } from '../cli-common.js';
+import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs {
+  json: boolean;
   kernel: string;
   devices: string[];
   memory: string;
@@ -21,6 +22,7 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Boot a QEMU guest, print what its agent reports (hello), and stop it',
   builder: (y) =>
     y
+      .option('json', JSON_FLAG)
       .option('kernel', { type: 'string', default: 'live-update', describe: 'live-update, debian, or a path to a bzImage' })
       .option('devices', { type: 'string', array: true, default: ['igb', 'edu'], describe: 'emulated devices: igb, edu, nvme' })
       .option('memory', { type: 'string', default: '2GiB' })

@@ -2,9 +2,10 @@ import type { CommandModule } from 'yargs';
 import { checkScenarioFile } from '../scenario/load.js';
 import { formatProblem } from '../scenario/errors.js';
 import { DEFAULT_PLAN_ITERATIONS, expandPlan, formatPlan } from '../scenario/plan.js';
-import { EXIT, type GlobalArgs } from '../cli-common.js';
+import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs {
+  json: boolean;
   file: string;
   show: number;
 }
@@ -14,6 +15,7 @@ export const planCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Print the expanded plan: defaults resolved, iterations unrolled, each step with its deadline',
   builder: (y) =>
     y
+      .option('json', JSON_FLAG)
       .positional('file', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
       .option('show', { type: 'number', default: DEFAULT_PLAN_ITERATIONS, describe: 'unroll at most this many iterations' })
       .example('$0 plan scenarios/kexec-dma-msi.yaml', 'what a run of this scenario will do') as any,

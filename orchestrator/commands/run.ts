@@ -7,7 +7,10 @@ import { parseDuration } from '../scenario/units.js';
 import { runScenario, SUMMARY_FILE } from '../run/run.js';
 import { createRunDir, ensureDir } from '../rundir.js';
 import { createLogger } from '../log.js';
-import { EXIT, type GlobalArgs } from '../cli-common.js';
+import { EXIT, REPORT_OPTIONS, type GlobalArgs } from '../cli-common.js';
+import { runProgress } from '../reports/progress.js';
+
+const round = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
 interface Args extends GlobalArgs {
   file: string;
@@ -16,6 +19,10 @@ interface Args extends GlobalArgs {
   duration?: string;
   keepGoing: boolean;
   runDir?: string;
+  seed?: number;
+  junit?: string;
+  json?: string;
+  html?: string;
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
@@ -29,6 +36,8 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       .option('duration', { type: 'string', describe: 'keep iterating this long, e.g. 8h (overrides the scenario)' })
       .option('keep-going', { type: 'boolean', default: false, describe: 'run every iteration even after a failure' })
       .option('run-dir', { type: 'string', describe: 'where the run keeps its records (default: a new directory under ./runs)' })
+      .options(REPORT_OPTIONS)
+      .option('seed', { type: 'number', describe: "seed of the jitter before each kexec (the report's first lines print the one used)" })
       .example('$0 run scenarios/kexec-dma-msi.yaml', 'one live update with DMA and MSI checks on the default QEMU guest') as any,
   handler: async (args) => {
     const loaded = checkScenarioFile(args.file);
@@ -43,6 +52,11 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       process.exitCode = EXIT.usage;
       return;
     }
+    if (args.seed !== undefined && !(Number.isInteger(args.seed) && args.seed >= 0 && args.seed < 2 ** 32)) {
+      process.stderr.write(`lustress: --seed must be a whole number from 0 to 4294967295, got ${args.seed}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
     if (args.iterations !== undefined && !(Number.isInteger(args.iterations) && args.iterations >= 1)) {
       process.stderr.write(`lustress: --iterations must be a whole number >= 1, got ${args.iterations}\n`);
       process.exitCode = EXIT.usage;
@@ -51,7 +65,9 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
     const scenario = loaded.scenario;
     const runDir = args.runDir ? ensureDir(args.runDir) : createRunDir(scenario.name);
     const log = createLogger({ level: args.logLevel, file: join(runDir, 'lustress.log') });
+    const progress = runProgress(scenario, args.iterations ?? scenario.iterations);
     const summary = await runScenario(scenario, {
+      hooks: progress.hooks,
       runDir,
       log,
       out: (text) => process.stdout.write(text),
@@ -61,7 +77,15 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       ...(args.iterations !== undefined ? { iterations: args.iterations } : {}),
       ...(duration?.ok ? { durationMs: duration.value } : {}),
       ...(args.kernel ? { kernelOverride: args.kernel } : {}),
+      ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      reports: { ...(args.junit ? { junit: args.junit } : {}), ...(args.json ? { json: args.json } : {}), ...(args.html ? { html: args.html } : {}) },
     });
+    progress.finish();
+    for (const t of summary.targets) {
+      for (const [metric, d] of Object.entries(t.metrics)) {
+        process.stdout.write(`# ${t.target} ${metric}: p50 ${round(d.p50)} p95 ${round(d.p95)} max ${round(d.max)} (n=${d.n})\n`);
+      }
+    }
     process.stdout.write(`# ${summary.verdict}: ${summary.iterations.length} iteration(s) in ${(summary.ms / 1000).toFixed(1)} s; records in ${runDir} (${SUMMARY_FILE}, journal.jsonl)\n`);
     process.exitCode = summary.verdict === 'fail' ? EXIT.fail : EXIT.pass;
   },

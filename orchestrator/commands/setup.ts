@@ -1,11 +1,13 @@
 import type { CommandModule } from 'yargs';
 import { checkPrerequisites, KERNELS, setup } from '../setup.js';
 import { formatEta, ProgressLine } from '../progress.js';
-import { EXIT, type GlobalArgs } from '../cli-common.js';
+import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs {
+  json: boolean;
   check: boolean;
   kernels: string[];
+  forTests: boolean;
 }
 
 export const setupCommand: CommandModule<GlobalArgs, Args> = {
@@ -13,13 +15,15 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Install what the QEMU target needs (QEMU >= 8, busybox, kexec-tools, kernel build tools) and fetch/build the kernels',
   builder: (y) =>
     y
+      .option('json', JSON_FLAG)
       .option('check', { type: 'boolean', default: false, describe: 'only report each prerequisite; exit 1 if any is missing' })
+      .option('for-tests', { type: 'boolean', default: false, describe: "also what the test suite needs (Chromium, OpenSSH)" })
       .option('kernels', { type: 'string', array: true, choices: [...KERNELS], default: [...KERNELS], describe: 'kernels to fetch or build' })
       .example('$0 setup', 'install and build everything (idempotent)')
       .example('$0 setup --check', 'what is present, what is missing') as any,
   handler: async (args) => {
     if (args.check) {
-      const status = await checkPrerequisites();
+      const status = await checkPrerequisites(args.forTests);
       if (args.json) process.stdout.write(JSON.stringify(status, null, 2) + '\n');
       else for (const s of status) process.stdout.write(`${s.ok ? 'present' : 'MISSING'}  ${s.name}: ${s.detail}\n`);
       process.exitCode = status.every((s) => s.ok) ? EXIT.pass : EXIT.fail;
@@ -29,6 +33,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
     const started = Date.now();
     const result = await setup({
       kernels: args.kernels,
+      forTests: args.forTests,
       log: (msg) => {
         progress.finish();
         process.stderr.write(`lustress setup: ${msg}\n`);
@@ -45,7 +50,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
       process.exitCode = EXIT.fail;
       return;
     }
-    const status = await checkPrerequisites();
+    const status = await checkPrerequisites(args.forTests);
     for (const s of status) process.stdout.write(`${s.ok ? 'present' : 'MISSING'}  ${s.name}: ${s.detail}\n`);
     process.exitCode = status.every((s) => s.ok) ? EXIT.pass : EXIT.fail;
   },

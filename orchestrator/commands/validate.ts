@@ -1,9 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { checkScenarioFile } from '../scenario/load.js';
 import { formatProblem } from '../scenario/errors.js';
-import { EXIT, type GlobalArgs } from '../cli-common.js';
+import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs {
+  json: boolean;
   files: string[];
 }
 
@@ -12,6 +13,7 @@ export const validateCommand: CommandModule<GlobalArgs, Args> = {
   describe: 'Check scenario files; every problem is reported as file:line:col',
   builder: (y) =>
     y
+      .option('json', JSON_FLAG)
       .positional('files', { type: 'string', array: true, demandOption: true, describe: 'scenario YAML files' })
       .example('$0 validate scenarios/*.yaml', 'check every example scenario') as any,
   handler: (args) => {

@@ -35,8 +35,9 @@ export class KtapReporter implements RunHooks {
     private readonly targets: string[],
     private readonly iterations: number,
     private readonly stepsPerIteration: number,
+    seed: number,
   ) {
-    this.out(`KTAP version 1\n1..${targets.length}\n`);
+    this.out(`KTAP version 1\n1..${targets.length}\n# seed ${seed} (--seed ${seed} replays this run's jitter)\n`);
   }
 
   private streaming(): boolean {
@@ -55,7 +56,7 @@ export class KtapReporter implements RunHooks {
     this.emit(target, [`${INDENT}KTAP version 1`, ...plan]);
   }
 
-  boot(target: string, hello: Hello): void {
+  boot(target: string, hello: Pick<Hello, 'bootId' | 'release'>): void {
     this.openTarget(target);
     this.emit(target, [`${INDENT}# ${target}: boot ${hello.bootId}, kernel ${hello.release}`]);
   }
@@ -84,6 +85,7 @@ export class KtapReporter implements RunHooks {
       m.verifyGBps !== undefined ? `verify ${m.verifyGBps.toFixed(2)} GB/s` : '',
       m.dmaBytes ? `DMA ${m.dmaBytes} bytes` : '',
       m.msiLatencyMs !== undefined ? `MSI ${m.msiLatencyMs.toFixed(2)} ms` : '',
+      m.jitterMs !== undefined ? `jitter ${m.jitterMs} ms` : '',
     ].filter(Boolean);
     this.emit(o.target, [`${INDENT}${resultLine(o.iteration, o.verdict, `iteration ${o.iteration}`, facts.join(', '))}`]);
     this.iterationOpen.delete(o.target);

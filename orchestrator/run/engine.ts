@@ -34,6 +34,10 @@ export interface TargetRunOptions {
   keepGoing: boolean;
   /** --kernel: the kernel every kexec of this run loads, unless a step names one. */
   kernelOverride?: string;
+  /** Draws the jitter before each kexec-exec (seeded per target). */
+  random: () => number;
+  /** A resumed run continues here: iterations already in the journal are not run again. */
+  resumeAt?: { iteration: number; failures: number; elapsedMs: number };
 }
 
 /** How long the agent may take to confirm a kexec-exec before the reboot takes it away. */
@@ -41,28 +45,39 @@ const EXEC_ACK_MS = 15_000;
 /** After a step's deadline passes, how long a ping may take before the agent counts as gone. */
 const LIVENESS_PING_MS = 10_000;
 
-class StepFailure extends Error {}
+/** The agent answered, and the answer judged the step a failure or a skip. */
+class Judged extends Error {
+  constructor(readonly verdict: 'fail' | 'skip', reason: string, readonly detail: Record<string, unknown>) {
+    super(reason);
+  }
+}
 
 export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
   const { scenario, spec, target, journal, log, hooks } = o;
-  const runStarted = Date.now();
+  // Time already spent by the run this one resumes counts against duration and total.
+  const runStarted = Date.now() - (o.resumeAt?.elapsedMs ?? 0);
   const totalDeadline = scenario.timeouts.totalMs ? runStarted + scenario.timeouts.totalMs : Infinity;
   const steps = scenario.steps.filter((s) => stepRunsOn(s, spec.name, scenario));
   const state = new RunState(scenario);
-  let failures = 0;
-  let iterationsRun = 0;
+  let failures = o.resumeAt?.failures ?? 0;
+  let iterationsRun = (o.resumeAt?.iteration ?? 1) - 1;
 
+  const firstIteration = o.resumeAt?.iteration ?? 1;
+  if (firstIteration > o.iterations || (o.durationMs !== undefined && Date.now() - runStarted >= o.durationMs)) {
+    return finish({ target: spec.name, verdict: failures ? 'fail' : 'pass', iterations: iterationsRun, failures });
+  }
   let hello: Hello;
+  const bootStarted = Date.now();
   try {
     hello = await target.start(scenario.timeouts.bootMs);
   } catch (e) {
     const reason = e instanceof TargetLostError ? e.message : `cannot start: ${(e as Error).message}`;
     const excerpt = e instanceof TargetLostError ? e.excerpt : [];
-    const outcome: StepOutcome = { target: spec.name, iteration: 1, step: 0, kind: 'boot', label: 'boot', verdict: 'fail', reason, startedAt: runStarted, ms: Date.now() - runStarted, excerpt };
+    const outcome: StepOutcome = { target: spec.name, iteration: iterationsRun + 1, step: 0, kind: 'boot', label: 'boot', verdict: 'fail', reason, startedAt: bootStarted, ms: Date.now() - bootStarted, excerpt };
     journal.append({ type: 'step', at: Date.now(), ...outcome });
     hooks.step(outcome);
     await target.stop();
-    return finish({ target: spec.name, verdict: 'fail', iterations: 0, failures: 1, untestable: reason });
+    return finish({ target: spec.name, verdict: 'fail', iterations: iterationsRun, failures: failures + 1, untestable: reason });
   }
   let bootId = hello.bootId;
   journal.append({ type: 'boot', at: Date.now(), target: spec.name, bootId, release: hello.release });
@@ -130,12 +145,16 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
         return call<Record<string, unknown>>('kexec-load', image, step.timeoutMs);
       }
       case 'kexec-exec':
+        if (scenario.jitterMs) {
+          metrics.jitterMs = Math.floor(o.random() * (scenario.jitterMs + 1));
+          await Promise.race([sleep(metrics.jitterMs), target.whenLost().then((l) => Promise.reject(l))]);
+        }
         return kexecExec(step, metrics);
       default: {
         const c = agentCall(step, state);
         const result = await call<Record<string, unknown>>(c.method, c.params, step.timeoutMs);
-        const problem = c.accept(result, metrics);
-        if (problem) throw Object.assign(new StepFailure(problem), { detail: result });
+        const judged = c.accept(result, metrics);
+        if (judged) throw new Judged(judged.verdict, judged.reason, result);
         return result;
       }
     }
@@ -165,7 +184,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
       return { outcome: step.expect === 'error' ? done('fail', 'expected an error, but the step succeeded', { ...detail, ...noted }) : done('pass', '', { ...detail, ...noted }), lost: false };
     } catch (e) {
       if (e instanceof TargetLostError) return { outcome: done('fail', e.message, { reason: e.reason }, e.excerpt), lost: true };
-      if (e instanceof StepFailure) return { outcome: failedAsExpected(e.message, (e as StepFailure & { detail?: Record<string, unknown> }).detail), lost: false };
+      if (e instanceof Judged) return { outcome: e.verdict === 'skip' ? done('skip', e.message, e.detail) : failedAsExpected(e.message, e.detail), lost: false };
       if (e instanceof RpcError) {
         if (e.code === ERR.unsupported) return { outcome: done('skip', e.message, e.data), lost: false };
         if (e.code === ERR.deadline) {
@@ -180,7 +199,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
   };
 
   let lost = false;
-  for (let iteration = 1; iteration <= o.iterations && !lost; iteration++) {
+  for (let iteration = firstIteration; iteration <= o.iterations && !lost; iteration++) {
     if (o.durationMs !== undefined && Date.now() - runStarted >= o.durationMs) break;
     const iterationStarted = Date.now();
     const metrics: IterationMetrics = {};

@@ -14,6 +14,7 @@ export type JournalRecord =
   | ({ type: 'step'; at: number } & StepOutcome)
   | ({ type: 'iteration'; at: number } & IterationOutcome)
   | ({ type: 'target'; at: number } & TargetOutcome)
+  | { type: 'resume'; at: number }
   | { type: 'end'; at: number; verdict: string };
 
 export class Journal {

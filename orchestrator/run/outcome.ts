@@ -1,6 +1,8 @@
 // What a run produces, step by step: the records the journal keeps and the
 // reports are built from.
 
+import type { Distribution } from './stats.js';
+
 export type Verdict = 'pass' | 'fail' | 'skip';
 
 export interface StepOutcome {
@@ -30,6 +32,8 @@ export interface IterationMetrics {
   dmaBytes?: number;
   msiLatencyMs?: number;
   agentRssBytes?: number;
+  /** The random wait before this iteration's kexec-exec. */
+  jitterMs?: number;
 }
 
 export interface IterationOutcome {
@@ -56,7 +60,9 @@ export interface RunSummary {
   startedAt: string;
   ms: number;
   verdict: Verdict;
-  targets: TargetOutcome[];
+  /** The jitter seed: --seed with this value replays the run's timing. */
+  seed: number;
+  targets: (TargetOutcome & { metrics: Partial<Record<keyof IterationMetrics, Distribution>> })[];
   iterations: IterationOutcome[];
 }
 

@@ -1,16 +1,20 @@
 // A whole run: the journal opened, every target run at once (one's failure
-// never stops another), KTAP streamed to stdout, the JSON summary written.
+// never stops another), KTAP streamed to stdout, the reports written from the
+// journal when it ends. A run whose orchestrator was killed is resumed from
+// its journal: what it recorded stays as it is, and it goes on from there.
 
-import { writeFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { AGENT_VERSION } from '../../agents/facts.js';
 import type { Logger } from '../log.js';
 import { KtapReporter } from '../reports/ktap.js';
+import { summaryOf, viewRun, writeReports, type ReportFiles, type RunView } from '../reports/rebuild.js';
 import type { Scenario } from '../scenario/model.js';
 import { makeTarget } from '../targets/factory.js';
-import { runTarget, type RunHooks } from './engine.js';
+import { runTarget, type RunHooks, type TargetRunOptions } from './engine.js';
 import { Journal } from './journal.js';
-import { combine, type IterationOutcome, type RunSummary } from './outcome.js';
+import { combine, type RunSummary, type StepOutcome } from './outcome.js';
+import { seededRandom, targetSeed } from './stats.js';
 
 export const SUMMARY_FILE = 'summary.json';
 
@@ -25,26 +29,96 @@ export interface RunOptions {
   keepGoing: boolean;
   kernelOverride?: string;
   agentLogLevel?: string;
+  /** Jitter seed (--seed); else the scenario's; else drawn now and reported. */
+  seed?: number;
   /** Extra observers (progress line, tests). */
   hooks?: Partial<RunHooks>;
+  /** Reports to write when the run ends (besides summary.json in the run directory). */
+  reports?: ReportFiles;
+}
+
+/** The settings a run was started with, kept in its journal so a resume uses the same. */
+interface Settings {
+  iterations: number;
+  durationMs?: number;
+  keepGoing: boolean;
+  kernelOverride?: string;
+  seed: number;
 }
 
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunSummary> {
-  const started = Date.now();
-  const iterations = opts.iterations ?? scenario.iterations;
-  const durationMs = opts.durationMs ?? scenario.durationMs;
+  const settings: Settings = {
+    iterations: opts.iterations ?? scenario.iterations,
+    ...(opts.durationMs ?? scenario.durationMs ? { durationMs: opts.durationMs ?? scenario.durationMs } : {}),
+    keepGoing: opts.keepGoing,
+    ...(opts.kernelOverride ? { kernelOverride: opts.kernelOverride } : {}),
+    seed: opts.seed ?? scenario.seed ?? randomInt(2 ** 32),
+  };
   const journal = new Journal(opts.runDir);
   journal.append({
     type: 'run',
-    at: started,
+    at: Date.now(),
     scenario: scenario.name,
     file: scenario.file,
     text: opts.scenarioText,
-    options: { iterations: Number.isFinite(iterations) ? iterations : null, durationMs, keepGoing: opts.keepGoing, kernelOverride: opts.kernelOverride },
+    options: { ...settings, iterations: Number.isFinite(settings.iterations) ? settings.iterations : null },
     version: AGENT_VERSION,
   });
-  const reporter = new KtapReporter(opts.out, scenario.targets.map((t) => t.name), iterations, scenario.steps.length);
-  const collected: IterationOutcome[] = [];
+  return execute(scenario, settings, journal, opts);
+}
+
+export type ResumeOptions = Pick<RunOptions, 'runDir' | 'log' | 'out' | 'agentLogLevel' | 'hooks' | 'reports'>;
+
+/** Continues a run from its journal. Returns undefined when the run had already ended. */
+export async function resumeRun(opts: ResumeOptions): Promise<RunSummary | undefined> {
+  const view = viewRun(opts.runDir);
+  if (view.records.some((r) => r.type === 'end')) return undefined;
+  const o = view.run.options as { iterations: number | null; durationMs?: number; keepGoing: boolean; kernelOverride?: string; seed: number };
+  const settings: Settings = {
+    iterations: o.iterations ?? Infinity,
+    ...(o.durationMs ? { durationMs: o.durationMs } : {}),
+    keepGoing: o.keepGoing,
+    ...(o.kernelOverride ? { kernelOverride: o.kernelOverride } : {}),
+    seed: o.seed,
+  };
+  const journal = new Journal(opts.runDir);
+  closeInterruptedIterations(view, journal);
+  journal.append({ type: 'resume', at: Date.now() });
+  return execute(view.scenario, settings, journal, { ...opts, keepGoing: settings.keepGoing }, viewRun(opts.runDir));
+}
+
+/**
+ * An iteration the orchestrator died in cannot go on: its machine, devices
+ * and DMA went with it. Its recorded steps stay; the rest are recorded as not
+ * run, and the iteration ends there.
+ */
+function closeInterruptedIterations(view: RunView, journal: Journal): void {
+  for (const target of view.scenario.targets.map((t) => t.name)) {
+    if (view.targets.some((t) => t.target === target)) continue;
+    const done = Math.max(0, ...view.iterations.filter((i) => i.target === target).map((i) => i.iteration));
+    const partial = view.steps.filter((s) => s.target === target && s.iteration === done + 1);
+    if (!partial.length) continue;
+    const last = Math.max(...partial.map((s) => s.step));
+    for (const step of view.scenario.steps.filter((s) => s.index + 1 > last)) {
+      const outcome: StepOutcome = {
+        target, iteration: done + 1, step: step.index + 1, kind: step.kind, label: step.label, verdict: 'skip',
+        reason: 'not run: the orchestrator stopped during this iteration and its machine state was lost', startedAt: Date.now(), ms: 0,
+      };
+      journal.append({ type: 'step', at: Date.now(), ...outcome });
+    }
+    const verdict = partial.some((s) => s.verdict === 'fail') ? 'fail' : 'skip';
+    journal.append({ type: 'iteration', at: Date.now(), target, iteration: done + 1, verdict, ms: partial.reduce((a, s) => a + s.ms, 0), metrics: {} });
+  }
+}
+
+async function execute(scenario: Scenario, settings: Settings, journal: Journal, opts: Omit<RunOptions, 'scenarioText'>, resumed?: RunView): Promise<RunSummary> {
+  const reporter = new KtapReporter(opts.out, scenario.targets.map((t) => t.name), settings.iterations, scenario.steps.length, settings.seed);
+  // A resumed run's report starts with what was already recorded.
+  for (const r of resumed?.records ?? []) {
+    if (r.type === 'boot') reporter.boot(r.target, r);
+    else if (r.type === 'step') reporter.step(r);
+    else if (r.type === 'iteration') reporter.iteration(r);
+  }
   const hooks: RunHooks = {
     boot: (t, h) => {
       reporter.boot(t, h);
@@ -55,7 +129,6 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       opts.hooks?.step?.(o);
     },
     iteration: (o) => {
-      collected.push(o);
       reporter.iteration(o);
       opts.hooks?.iteration?.(o);
     },
@@ -65,37 +138,45 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
       const target = makeTarget(spec, {
         runDir: opts.runDir,
         log: opts.log,
-        ...(opts.kernelOverride ? { kernelOverride: opts.kernelOverride } : {}),
+        ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
         ...(opts.agentLogLevel ? { agentLogLevel: opts.agentLogLevel } : {}),
       });
-      const outcome = await runTarget({
+      const random = seededRandom(targetSeed(settings.seed, spec.name));
+      const run: TargetRunOptions = {
         scenario,
         spec,
         target,
         journal,
         log: opts.log,
         hooks,
-        iterations,
-        ...(durationMs !== undefined ? { durationMs } : {}),
-        keepGoing: opts.keepGoing,
-        ...(opts.kernelOverride ? { kernelOverride: opts.kernelOverride } : {}),
-      });
+        iterations: settings.iterations,
+        ...(settings.durationMs !== undefined ? { durationMs: settings.durationMs } : {}),
+        keepGoing: settings.keepGoing,
+        ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
+        random,
+      };
+      if (resumed) {
+        const done = resumed.iterations.filter((i) => i.target === spec.name);
+        // The jitter stream goes on where the killed run left it.
+        for (const i of done) if (i.metrics.jitterMs !== undefined) random();
+        const last = resumed.records.filter((r) => 'at' in r).pop() as { at: number } | undefined;
+        run.resumeAt = {
+          iteration: done.length + 1,
+          failures: done.filter((i) => i.verdict === 'fail').length,
+          elapsedMs: (last?.at ?? resumed.run.at) - resumed.run.at,
+        };
+        // A run that was to stop at its first failure has nothing to resume after one.
+        if (run.resumeAt.failures && !settings.keepGoing) run.iterations = done.length;
+      }
+      const outcome = await runTarget(run);
       reporter.target(outcome);
       return outcome;
     }),
   );
-  const summary: RunSummary = {
-    scenario: scenario.name,
-    file: scenario.file,
-    runDir: opts.runDir,
-    startedAt: new Date(started).toISOString(),
-    ms: Date.now() - started,
-    verdict: combine(outcomes.map((o) => o.verdict)),
-    targets: outcomes,
-    iterations: collected,
-  };
-  journal.append({ type: 'end', at: Date.now(), verdict: summary.verdict });
+  journal.append({ type: 'end', at: Date.now(), verdict: combine(outcomes.map((o) => o.verdict)) });
   journal.close();
-  writeFileSync(join(opts.runDir, SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
-  return summary;
+  // Built from the journal, exactly as `lustress report` would build it.
+  const view = viewRun(opts.runDir);
+  writeReports(view, { json: join(opts.runDir, SUMMARY_FILE), ...opts.reports });
+  return summaryOf(view);
 }

@@ -59,12 +59,17 @@ export class RunState {
   }
 }
 
+/** What an answer makes of a step other than a pass. */
+export type Judgement = { verdict: 'fail' | 'skip'; reason: string } | undefined;
+
 export interface AgentCall {
   method: string;
   params: Record<string, unknown>;
-  /** Folds the answer into the run's state and metrics; a string return fails the step with that reason. */
-  accept(result: any, metrics: IterationMetrics): string | undefined;
+  /** Folds the answer into the run's state and metrics, and judges it. */
+  accept(result: any, metrics: IterationMetrics): Judgement;
 }
+
+const fail = (reason: string): Judgement => ({ verdict: 'fail', reason });
 
 const deviceParam = (d: DeviceSpec) => ({
   name: d.name,
@@ -113,16 +118,19 @@ export function agentCall(step: Step, state: RunState): AgentCall {
         params: { device: step.device, count: step.count, withinMs: step.withinMs },
         accept: (r: { count: number; firstMs?: number }, m) => {
           if (r.firstMs !== undefined) m.msiLatencyMs = r.firstMs;
-          return r.count === step.count ? undefined : `expected exactly ${step.count} MSI(s) within ${step.withinMs} ms, counted ${r.count}`;
+          return r.count === step.count ? undefined : fail(`expected exactly ${step.count} MSI(s) within ${step.withinMs} ms, counted ${r.count}`);
         },
       };
     case 'preserve':
       return {
         method: 'preserve',
         params: { session: step.session, buffers: step.buffers.map((b) => state.bufferParam(b)), devices: step.devices },
-        accept: (r: { tokens: Record<string, string> }) => {
-          state.sessions.set(step.session, step.buffers.map((b) => ({ ...state.bufferParam(b), token: r.tokens[b]! })));
-          return undefined;
+        accept: (r: { tokens: Record<string, string>; unsupported: { what: string; errno: string }[] }) => {
+          // What was preserved is retrieved later even when something else was refused.
+          const kept = step.buffers.filter((b) => r.tokens[b] !== undefined);
+          state.sessions.set(step.session, kept.map((b) => ({ ...state.bufferParam(b), token: r.tokens[b]! })));
+          if (!r.unsupported.length) return undefined;
+          return { verdict: 'skip', reason: `not supported by this kernel: ${r.unsupported.map((u) => `${u.what} (${u.errno})`).join(', ')}` };
         },
       };
     case 'retrieve':
@@ -139,7 +147,7 @@ export function agentCall(step: Step, state: RunState): AgentCall {
             add(m, 'verifyMs', report.ms);
             if (report.badBytes > 0) problems.push(describeCorruption(name, report));
           }
-          return problems.length ? problems.join('; ') : undefined;
+          return problems.length ? fail(problems.join('; ')) : undefined;
         },
       };
     }

@@ -116,6 +116,9 @@ export interface Scenario {
   /** Infinity when only `duration` bounds the run. */
   iterations: number;
   durationMs?: number;
+  /** Longest random wait before each kexec-exec. */
+  jitterMs?: number;
+  seed?: number;
   timeouts: Timeouts;
   targets: TargetSpec[];
   devices: DeviceSpec[];
@@ -162,6 +165,8 @@ export function toScenario(file: string, data: any): Scenario {
     reboot: data.reboot,
     iterations: data.iterations ?? (data.duration ? Infinity : 1),
     ...(data.duration ? { durationMs: ms(data.duration) } : {}),
+    ...(data.jitter ? { jitterMs: ms(data.jitter) } : {}),
+    ...(data.seed !== undefined ? { seed: data.seed } : {}),
     timeouts,
     targets,
     devices,

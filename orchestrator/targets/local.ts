@@ -12,6 +12,7 @@ import type { KexecImage } from '../../kexec/kexec.js';
 import type { Logger } from '../log.js';
 import type { LocalTargetSpec } from '../scenario/model.js';
 import { AgentLink, LossSignal } from './link.js';
+import { orphanProof } from './orphan.js';
 import { PROJECT_DIR } from './qemu/qemu.js';
 import { TargetLostError, type Target } from './target.js';
 
@@ -43,7 +44,7 @@ export class LocalTarget implements Target {
   async start(deadlineMs: number): Promise<Hello> {
     const args = [join(PROJECT_DIR, 'dist/orchestrator/cli.js'), 'agent', '--stdio', '--log-level', this.opts.agentLogLevel ?? 'info'];
     if (this.opts.spec.disposable) args.push('--disposable');
-    const child = execa(process.execPath, args, { stdin: 'pipe', stdout: 'pipe', stderr: { file: this.stderrFile, append: true }, buffer: false, reject: false });
+    const child = execa(...orphanProof(process.execPath, args), { stdin: 'pipe', stdout: 'pipe', stderr: { file: this.stderrFile, append: true }, buffer: false, reject: false });
     this.child = child;
     void child.then((r) => this.loss.set(new TargetLostError(this.name, 'exited', `the agent exited (status ${r.exitCode ?? r.signal})`, this.consoleExcerpt())));
     const link = new AgentLink(this.name, (line) => child.stdin.write(line), this.opts.log, this.loss, () => this.consoleExcerpt());

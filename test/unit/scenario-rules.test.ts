@@ -89,6 +89,17 @@ const RULES: Record<string, Rule> = {
     good: top('duration: 8h'),
     bad: [bad(top('duration: 8'), '2:11', 'duration', 'a duration needs a unit (ms, s, m, h, d), e.g. "8s"')],
   },
+  jitter: {
+    good: top('jitter: 500ms'),
+    bad: [bad(top('jitter: 500'), '2:9', 'jitter', 'a duration needs a unit (ms, s, m, h, d), e.g. "500s"')],
+  },
+  seed: {
+    good: top('seed: 42'),
+    bad: [
+      bad(top('seed: -1'), '2:7', 'seed', 'must be >= 0, got number -1'),
+      bad(top('seed: 0x1ffffffff'), '2:7', 'seed', 'must be <= 4294967295'),
+    ],
+  },
   timeouts: {
     good: top('timeouts: {}'),
     bad: [bad(top('timeouts: 60s'), '2:11', 'timeouts', 'expected a mapping, got the string "60s"')],

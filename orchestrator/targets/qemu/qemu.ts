@@ -20,6 +20,7 @@ import { AgentLink, LossSignal } from '../link.js';
 import { guestCmdline, qemuArgs, type GuestPaths } from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
+import { orphanProof } from '../orphan.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
 /** The project as the guest sees it: the same path, through the host root share. */
@@ -108,7 +109,7 @@ export class QemuTarget implements Target {
     log.info({ target: this.name, kernel: boot.kernel.id }, 'starting QEMU');
     log.debug({ target: this.name, argv: [QEMU_BINARY, ...args] }, 'QEMU command line');
     this.console = new ConsoleLog(join(runDir, `console-${this.name}.log`));
-    const child = execa(QEMU_BINARY, args, { stdin: 'ignore', buffer: false, reject: false });
+    const child = execa(...orphanProof(QEMU_BINARY, args), { stdin: 'ignore', buffer: false, reject: false });
     this.child = child;
     child.stdout!.on('data', (c: Buffer) => this.console!.push(c));
     child.stderr!.on('data', (c: Buffer) => {

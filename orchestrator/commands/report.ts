@@ -1,0 +1,25 @@
+import type { CommandModule } from 'yargs';
+import { ktapOf, viewRun, writeReports } from '../reports/rebuild.js';
+import { REPORT_OPTIONS, type GlobalArgs } from '../cli-common.js';
+
+interface Args extends GlobalArgs {
+  runDir: string;
+  junit?: string;
+  json?: string;
+  html?: string;
+}
+
+export const reportCommand: CommandModule<GlobalArgs, Args> = {
+  command: 'report <run-dir>',
+  describe: "Rebuild a run's reports from its journal: KTAP on stdout, JUnit, JSON and HTML files on request",
+  builder: (y) =>
+    y
+      .positional('run-dir', { type: 'string', demandOption: true, describe: 'a run directory (it holds journal.jsonl)' })
+      .options(REPORT_OPTIONS)
+      .example('$0 report runs/soak-20261121-2200 --html soak.html', 'the timeline of last night\'s soak') as any,
+  handler: (args) => {
+    const view = viewRun(args.runDir);
+    process.stdout.write(ktapOf(view));
+    writeReports(view, { ...(args.junit ? { junit: args.junit } : {}), ...(args.json ? { json: args.json } : {}), ...(args.html ? { html: args.html } : {}) });
+  },
+};

@@ -1,0 +1,66 @@
+// The report formats: JUnit that parses, and an HTML timeline that a real
+// browser (headless Chromium) renders with its chart and failure marks.
+
+import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { htmlTimeline } from '../../orchestrator/reports/html.js';
+import { junitReport } from '../../orchestrator/reports/junit.js';
+import { resultLine } from '../../orchestrator/reports/ktap.js';
+import type { IterationOutcome, StepOutcome } from '../../orchestrator/run/outcome.js';
+import { countColour, decodePng } from './helpers/png.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+function soak(n: number, failing: number[]): { iterations: IterationOutcome[]; steps: StepOutcome[] } {
+  const iterations: IterationOutcome[] = [];
+  const steps: StepOutcome[] = [];
+  for (let i = 1; i <= n; i++) {
+    const failed = failing.includes(i);
+    iterations.push({ target: 'vm', iteration: i, verdict: failed ? 'fail' : 'pass', ms: 12_000, metrics: { blackoutMs: 9000 + ((i * 37) % 1500) } });
+    steps.push({ target: 'vm', iteration: i, step: 1, kind: 'verify', label: 'verify dst <&>', verdict: failed ? 'fail' : 'pass', reason: failed ? 'buffer dst: 1 corrupt byte(s) in 1 page(s)' : '', startedAt: 0, ms: 250, ...(failed ? { excerpt: ['[ 1.0] BUG: <oops> & more'] } : {}) });
+  }
+  return { iterations, steps };
+}
+
+t.test('KTAP result lines: descriptions never carry a # or a newline', async (t) => {
+  t.equal(resultLine(3, 'pass', 'verify a', ''), 'ok 3 verify a');
+  t.equal(resultLine(3, 'fail', 'step #2\nnext', 'why'), 'not ok 3 step no.2 next # why');
+  t.equal(resultLine(1, 'skip', 'preserve', 'not supported # here'), 'ok 1 preserve # SKIP not supported no. here');
+});
+
+t.test('JUnit: one testcase per step, failures with their console excerpt, XML escaped', async (t) => {
+  const { steps } = soak(5, [3]);
+  const xml = junitReport('soak', steps);
+  t.equal(xml.match(/<testcase /g)?.length, 5);
+  t.match(xml, /<testsuite name="soak.vm" tests="5" failures="1" skipped="0"/);
+  t.match(xml, /<failure message="buffer dst: 1 corrupt byte\(s\) in 1 page\(s\)">buffer dst[^<]*console:\n\[ 1.0\] BUG: &lt;oops&gt; &amp; more<\/failure>/);
+  t.notMatch(xml, /<&>/, 'labels are escaped');
+});
+
+t.test('the HTML timeline renders in headless Chromium with its chart and failure marks', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    if (process.env.CI === 'true') t.fail('chromium is missing (lustress setup --for-tests installs it)');
+    else t.plan(0, 'chromium is missing (lustress setup --for-tests installs it)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'lustress-html-'));
+  const { iterations, steps } = soak(60, [7, 41]);
+  const html = htmlTimeline('soak', iterations, steps, 1234);
+  t.notMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'self-contained: no script, nothing fetched');
+  const page = join(dir, 'timeline.html');
+  writeFileSync(page, html);
+  const png = join(dir, 'shot.png');
+  const common = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`];
+  const shot = await execa(CHROMIUM, [...common, `--screenshot=${png}`, '--window-size=1000,700', `file://${page}`], { reject: false, timeout: 60_000 });
+  t.ok(existsSync(png), `chromium wrote a screenshot (${shot.stderr.split('\n').slice(-2).join(' ')})`);
+  const img = decodePng(readFileSync(png));
+  t.equal(img.width, 1000);
+  t.ok(countColour(img, [0xdd, 0x22, 0x22]) > 20, 'failed iterations are painted red');
+  t.ok(countColour(img, [0x33, 0x66, 0xcc]) > 300, 'the blackout line and points are painted');
+  const dom = await execa(CHROMIUM, [...common, '--dump-dom', `file://${page}`], { reject: false, timeout: 60_000 });
+  t.equal(dom.stdout.match(/<circle class="fail"/g)?.length, 2, 'two failure marks in the rendered DOM');
+  t.match(dom.stdout, /60 iterations: 58 passed, 2 did not\. Seed 1234\./);
+});
