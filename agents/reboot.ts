@@ -2,20 +2,24 @@
 // first (the orchestrator starts its blackout clock on that answer) and then
 // reboots; if reboot(2) returns, a "kexec-failed" notification says why.
 
-import { kexecExecute, kexecLoad, kexecLoaded, KexecError, type KexecImage } from '../kexec/kexec.js';
+import { readFileSync } from 'node:fs';
+import { kexecExecute, kexecLoad, kexecLoaded, KexecError, type KexecRequest } from '../kexec/kexec.js';
 import { ERR, RpcError } from './protocol.js';
 import { assertDisposable } from './safety.js';
 
-export function load(p: KexecImage, disposable: boolean): { kernel: string; initrd?: string; cmdline: string } {
+export function load(p: KexecRequest, disposable: boolean): { kernel: string; initrd?: string; cmdline: string } {
   assertDisposable(disposable, 'load a kernel for kexec');
-  if (typeof p.kernel !== 'string' || typeof p.cmdline !== 'string') throw new RpcError(ERR.invalidParams, 'kexec-load needs kernel and cmdline');
+  if (typeof p.kernel !== 'string') throw new RpcError(ERR.invalidParams, 'kexec-load needs a kernel');
+  // Without a command line, the next kernel gets the running one's (with the additions).
+  const base = p.cmdline ?? readFileSync('/proc/cmdline', 'utf8').trim();
+  const cmdline = p.append ? `${base} ${p.append}` : base;
   try {
-    kexecLoad(p);
+    kexecLoad({ kernel: p.kernel, cmdline, ...(p.initrd ? { initrd: p.initrd } : {}) });
   } catch (e) {
     if (e instanceof KexecError) throw new RpcError(ERR.failed, e.message, e.data);
     throw e;
   }
-  return { kernel: p.kernel, ...(p.initrd ? { initrd: p.initrd } : {}), cmdline: p.cmdline };
+  return { kernel: p.kernel, ...(p.initrd ? { initrd: p.initrd } : {}), cmdline };
 }
 
 /** Answers, then on the next turn of the event loop (after the answer is written) executes the kernel. */

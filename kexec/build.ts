@@ -2,7 +2,7 @@
 // project's config fragment, out of tree (O=) so several configurations can
 // share one extracted source.
 
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -31,6 +31,7 @@ interface BuildRequest {
   pkg: string;
   version: string;
   fragment: string;
+  /** An empty directory that receives bzImage, config, build.log and kernel.json. */
   out: string;
   id: string;
   log?: (msg: string) => void;
@@ -44,9 +45,7 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   const buildRoot = join(cacheDir(), 'build');
   const src = await extractSource(req, buildRoot);
   const obj = join(buildRoot, `${req.id}-obj`);
-  const staging = `${req.out}.partial`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
+  const staging = req.out;
   mkdirSync(obj, { recursive: true });
   const logFile = join(staging, 'build.log');
   const logStream = createWriteStream(logFile);
@@ -77,7 +76,7 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
 
   const countFile = join(buildRoot, 'objects-per-build');
   const total = existsSync(countFile) ? Number(readFileSync(countFile, 'utf8')) || FIRST_BUILD_OBJECTS : FIRST_BUILD_OBJECTS;
-  req.log?.(`building ${req.id} with ${availableParallelism()} jobs; log in ${join(req.out, 'build.log')}`);
+  req.log?.(`building ${req.id} with ${availableParallelism()} jobs; log in ${logFile} (kept beside the kernel)`);
   let done = 0;
   const child = execa('make', ['-C', src, `O=${obj}`, `-j${availableParallelism()}`, 'bzImage'], { all: true, stdin: 'ignore', reject: false, buffer: false });
   child.all!.on('data', (chunk: Buffer) => {
@@ -95,8 +94,6 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   const release = readFileSync(join(obj, 'include/config/kernel.release'), 'utf8').trim();
   const record = { id: req.id, kind: 'live-update', image: 'bzImage', release, config: 'config', source: `${req.pkg} ${req.version}` };
   writeFileSync(join(staging, 'kernel.json'), JSON.stringify(record, null, 2));
-  rmSync(req.out, { recursive: true, force: true });
-  renameSync(staging, req.out);
   req.progress?.({ phase: 'done', done: total, total });
 }
 

@@ -31,17 +31,48 @@ export interface KernelOptions {
   progress?: (p: BuildProgress) => void;
 }
 
-/** Modules a lustress guest needs where the kernel builds them as modules. */
-const GUEST_MODULES = ['9p', '9pnet_virtio', 'vfio_pci', 'vfio_iommu_type1', 'igb', 'igbvf', 'virtio_iommu'];
+/** Modules a lustress guest needs where the kernel builds them as modules (part of the cache key). */
+const GUEST_MODULES = ['9p', '9pnet_virtio', 'vfio_pci', 'vfio_iommu_type1', 'igb', 'igbvf', 'virtio_iommu', 'virtio_net'];
 
 export function kernelsDir(): string {
   return join(cacheDir(), 'kernels');
 }
 
+/** A fetched or built kernel: its cache id, and how to produce it when the cache lacks it. */
+interface CachedKernel {
+  id: string;
+  produce(staging: string): Promise<void>;
+}
+
+export const CACHED_KERNELS = ['debian', 'live-update'] as const;
+export type CachedKernelRef = (typeof CACHED_KERNELS)[number];
+
+function cachedKernel(ref: CachedKernelRef, opts: KernelOptions): Promise<CachedKernel> {
+  return ref === 'debian' ? debianKernel(opts) : liveUpdateKernel(opts);
+}
+
 export async function resolveKernel(ref: string, opts: KernelOptions = {}): Promise<Kernel> {
-  if (ref === 'debian') return debianKernel(opts);
-  if (ref === 'live-update') return liveUpdateKernel(opts);
-  return userKernel(ref);
+  if (!(CACHED_KERNELS as readonly string[]).includes(ref)) return userKernel(ref);
+  const k = await cachedKernel(ref as CachedKernelRef, opts);
+  const dir = join(kernelsDir(), k.id);
+  return withLock(`${dir}.lock`, async () => {
+    if (!existsSync(join(dir, 'kernel.json'))) {
+      const staging = `${dir}.partial`;
+      rmSync(staging, { recursive: true, force: true });
+      mkdirSync(staging, { recursive: true });
+      await k.produce(staging);
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(staging, dir);
+    }
+    return loadKernelRecord(dir);
+  });
+}
+
+/** The kernel a reference would use now, and whether the cache already holds it (asks apt, builds nothing). */
+export async function kernelStatus(ref: CachedKernelRef, opts: KernelOptions = {}): Promise<{ id: string; image?: string }> {
+  const { id } = await cachedKernel(ref, opts);
+  const dir = join(kernelsDir(), id);
+  return existsSync(join(dir, 'kernel.json')) ? { id, image: loadKernelRecord(dir).image } : { id };
 }
 
 /** A kernel the user brings; its configuration, if findable, says what it can run. */
@@ -60,35 +91,30 @@ export async function userKernel(path: string): Promise<Kernel> {
 
 // ---------------------------------------------------------------- Debian's prebuilt kernel
 
-async function debianKernel(opts: KernelOptions): Promise<Kernel> {
+async function debianKernel(opts: KernelOptions): Promise<CachedKernel> {
   const apt = new PrivateApt(['sid'], opts.log);
   const meta = await apt.candidate('linux-image-amd64', 'sid');
   if (!meta) throw new Error('Debian sid offers no linux-image-amd64; is the Debian archive reachable?');
   const abi = (await apt.depends('linux-image-amd64')).map((d) => /^linux-image-(.+-amd64)$/.exec(d)?.[1]).find(Boolean);
   if (!abi) throw new Error(`cannot tell which kernel linux-image-amd64 ${meta} depends on`);
-  const id = `debian-${abi}_${meta}`;
-  const dir = join(kernelsDir(), id);
-  const done = join(dir, 'kernel.json');
-  return withLock(`${dir}.lock`, async () => {
-    if (existsSync(done)) return loadKernelRecord(dir);
-    opts.log?.(`fetching Debian kernel ${abi} (${meta})`);
-    const staging = `${dir}.partial`;
-    rmSync(staging, { recursive: true, force: true });
-    const debs = await apt.download([`linux-binary-${abi}`, `linux-modules-${abi}`, `linux-base-${abi}`], join(cacheDir(), 'debs'));
-    const extracted = join(staging, 'root');
-    mkdirSync(extracted, { recursive: true });
-    for (const deb of debs) await execa('dpkg-deb', ['-x', deb, extracted]);
-    const tree = join(extracted, 'usr', 'lib', 'modules', abi);
-    const order = await collectModules(tree, join(staging, 'modules'), GUEST_MODULES);
-    renameSync(join(tree, 'vmlinuz'), join(staging, 'vmlinuz'));
-    renameSync(join(tree, 'config'), join(staging, 'config'));
-    rmSync(extracted, { recursive: true, force: true });
-    const record = { id, kind: 'debian', image: 'vmlinuz', release: abi, config: 'config', modules: { dir: 'modules', order } };
-    writeFileSync(join(staging, 'kernel.json'), JSON.stringify(record, null, 2));
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(staging, dir);
-    return loadKernelRecord(dir);
-  });
+  const id = `debian-${abi}_${meta}-${createHash('sha256').update(GUEST_MODULES.join()).digest('hex').slice(0, 8)}`;
+  return {
+    id,
+    produce: async (staging) => {
+      opts.log?.(`fetching Debian kernel ${abi} (${meta})`);
+      const debs = await apt.download([`linux-binary-${abi}`, `linux-modules-${abi}`, `linux-base-${abi}`], join(cacheDir(), 'debs'));
+      const extracted = join(staging, 'root');
+      mkdirSync(extracted, { recursive: true });
+      for (const deb of debs) await execa('dpkg-deb', ['-x', deb, extracted]);
+      const tree = join(extracted, 'usr', 'lib', 'modules', abi);
+      const order = await collectModules(tree, join(staging, 'modules'), GUEST_MODULES);
+      renameSync(join(tree, 'vmlinuz'), join(staging, 'vmlinuz'));
+      renameSync(join(tree, 'config'), join(staging, 'config'));
+      rmSync(extracted, { recursive: true, force: true });
+      const record = { id, kind: 'debian', image: 'vmlinuz', release: abi, config: 'config', modules: { dir: 'modules', order } };
+      writeFileSync(join(staging, 'kernel.json'), JSON.stringify(record, null, 2));
+    },
+  };
 }
 
 /**
@@ -129,20 +155,20 @@ async function collectModules(tree: string, out: string, wanted: string[]): Prom
 
 // ---------------------------------------------------------------- the live-update kernel
 
-async function liveUpdateKernel(opts: KernelOptions): Promise<Kernel> {
+async function liveUpdateKernel(opts: KernelOptions): Promise<CachedKernel> {
   const apt = new PrivateApt(['sid'], opts.log);
   const source = await newestLinuxSource(apt);
   const fragment = readFileSync(LIVE_UPDATE_FRAGMENT, 'utf8');
   const hash = createHash('sha256').update(BUILD_RECIPE).update(fragment).digest('hex').slice(0, 12);
   const id = `live-update-${source.version}-${hash}`;
-  const dir = join(kernelsDir(), id);
-  return withLock(`${dir}.lock`, async () => {
-    if (existsSync(join(dir, 'kernel.json'))) return loadKernelRecord(dir);
-    const [deb] = await apt.download([`${source.pkg}=${source.version}`], join(cacheDir(), 'debs'));
-    if (!deb) throw new Error(`apt-get download ${source.pkg}=${source.version} produced no .deb`);
-    await buildKernel({ deb, pkg: source.pkg, version: source.version, fragment, out: dir, id, ...opts });
-    return loadKernelRecord(dir);
-  });
+  return {
+    id,
+    produce: async (staging) => {
+      const [deb] = await apt.download([`${source.pkg}=${source.version}`], join(cacheDir(), 'debs'));
+      if (!deb) throw new Error(`apt-get download ${source.pkg}=${source.version} produced no .deb`);
+      await buildKernel({ deb, pkg: source.pkg, version: source.version, fragment, out: staging, id, ...opts });
+    },
+  };
 }
 
 /** The newest linux-source-X.Y in sid (7.2 or later). */
@@ -172,12 +198,4 @@ function loadKernelRecord(dir: string): Kernel {
     configSource: join(dir, r.config),
     ...(r.modules ? { modules: { dir: join(dir, r.modules.dir), order: r.modules.order } } : {}),
   };
-}
-
-/** Cached kernels, for `lustress kernels`. */
-export function cachedKernels(): Kernel[] {
-  if (!existsSync(kernelsDir())) return [];
-  return readdirSync(kernelsDir())
-    .filter((d) => existsSync(join(kernelsDir(), d, 'kernel.json')))
-    .map((d) => loadKernelRecord(join(kernelsDir(), d)));
 }

@@ -32,6 +32,14 @@ export interface KexecImage {
   cmdline: string;
 }
 
+/** What a target asks the agent to load: without `cmdline`, the running kernel's, plus `append`. */
+export interface KexecRequest {
+  kernel: string;
+  initrd?: string;
+  cmdline?: string;
+  append?: string;
+}
+
 function openImage(path: string, what: string): number {
   try {
     return openSync(path, constants.O_RDONLY); // libuv adds O_CLOEXEC itself

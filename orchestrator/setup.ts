@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { PrivateApt } from '../kexec/apt.js';
-import { cachedKernels, resolveKernel, type KernelOptions } from '../kexec/kernels.js';
+import { CACHED_KERNELS, kernelStatus, resolveKernel, type KernelOptions } from '../kexec/kernels.js';
 import { QEMU_BINARY } from './targets/qemu/qemu.js';
 
 export interface PrereqStatus {
@@ -77,15 +77,14 @@ export const TEST_PREREQUISITES: Prereq[] = [
   command('OpenSSH client', 'ssh', ['openssh-client']),
 ];
 
-export const KERNELS = ['debian', 'live-update'] as const;
 
 export async function checkPrerequisites(forTests = false): Promise<PrereqStatus[]> {
   const out: PrereqStatus[] = [];
   for (const p of [...PREREQUISITES, ...(forTests ? TEST_PREREQUISITES : [])]) out.push({ name: p.name, packages: p.packages, ...(await p.check()) });
-  const cached = cachedKernels();
-  for (const kind of KERNELS) {
-    const k = cached.find((c) => c.kind === kind);
-    out.push({ name: `${kind} kernel`, kernel: kind, packages: [], ok: Boolean(k), detail: k ? k.image : 'not fetched or built yet (lustress setup does it)' });
+  for (const kind of CACHED_KERNELS) {
+    const k = await kernelStatus(kind).catch((e: Error) => ({ id: kind, image: undefined, error: e.message }));
+    const detail = k.image ?? ('error' in k ? `cannot tell which kernel to use: ${k.error}` : `${k.id} is not fetched or built yet (lustress setup does it)`);
+    out.push({ name: `${kind} kernel`, kernel: kind, packages: [], ok: Boolean(k.image), detail });
   }
   return out;
 }

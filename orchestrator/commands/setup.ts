@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
-import { checkPrerequisites, KERNELS, setup } from '../setup.js';
+import { checkPrerequisites, setup } from '../setup.js';
+import { CACHED_KERNELS } from '../../kexec/kernels.js';
 import { formatEta, ProgressLine } from '../progress.js';
 import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
 
@@ -18,7 +19,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
       .option('json', JSON_FLAG)
       .option('check', { type: 'boolean', default: false, describe: 'only report each prerequisite; exit 1 if any is missing' })
       .option('for-tests', { type: 'boolean', default: false, describe: "also what the test suite needs (Chromium, OpenSSH)" })
-      .option('kernels', { type: 'string', array: true, choices: [...KERNELS], default: [...KERNELS], describe: 'kernels to fetch or build' })
+      .option('kernels', { type: 'string', array: true, choices: [...CACHED_KERNELS], default: [...CACHED_KERNELS], describe: 'kernels to fetch or build' })
       .example('$0 setup', 'install and build everything (idempotent)')
       .example('$0 setup --check', 'what is present, what is missing') as any,
   handler: async (args) => {

@@ -137,6 +137,7 @@ async function execute(scenario: Scenario, settings: Settings, journal: Journal,
     scenario.targets.map(async (spec) => {
       const target = makeTarget(spec, {
         runDir: opts.runDir,
+        rebootMs: scenario.timeouts.rebootMs,
         log: opts.log,
         ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
         ...(opts.agentLogLevel ? { agentLogLevel: opts.agentLogLevel } : {}),

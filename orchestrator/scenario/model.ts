@@ -36,6 +36,7 @@ export interface SshTargetSpec {
   user?: string;
   port?: number;
   identity?: string;
+  options: string[];
   agent: string;
   console?: string;
   kernels: KernelRef[];
@@ -193,7 +194,7 @@ function toTarget(name: string, t: any): TargetSpec {
   }
   if (t.ssh) {
     const s = t.ssh;
-    return { kind: 'ssh', name, ...s, kernels: s.kernels ?? [] };
+    return { kind: 'ssh', name, ...s, options: s.options ?? [], kernels: s.kernels ?? [] };
   }
   return { kind: 'local', name, disposable: t.local.disposable };
 }

@@ -5,6 +5,7 @@ import type { TargetSpec } from '../scenario/model.js';
 import type { KernelOptions } from '../../kexec/kernels.js';
 import { LocalTarget } from './local.js';
 import { QemuTarget } from './qemu/qemu.js';
+import { SshTarget } from './ssh.js';
 import type { Target } from './target.js';
 
 export interface TargetContext {
@@ -16,6 +17,8 @@ export interface TargetContext {
   /** Nothing a run starts outlives it by more than this. */
   hardTimeoutMs?: number;
   kernelOptions?: KernelOptions;
+  /** How long a target may be unreachable across a reboot (ssh reconnects until then). */
+  rebootMs: number;
 }
 
 export function makeTarget(spec: TargetSpec, ctx: TargetContext): Target {
@@ -25,6 +28,6 @@ export function makeTarget(spec: TargetSpec, ctx: TargetContext): Target {
     case 'local':
       return new LocalTarget({ spec, runDir: ctx.runDir, log: ctx.log, ...(ctx.agentLogLevel ? { agentLogLevel: ctx.agentLogLevel } : {}) });
     case 'ssh':
-      throw new Error(`target ${spec.name}: ssh targets are not implemented yet`);
+      return new SshTarget({ spec, runDir: ctx.runDir, log: ctx.log, reconnectMs: ctx.rebootMs, ...(ctx.agentLogLevel ? { agentLogLevel: ctx.agentLogLevel } : {}) });
   }
 }

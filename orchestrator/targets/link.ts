@@ -64,6 +64,11 @@ export class AgentLink {
     this.rpc.push(chunk);
   }
 
+  /** The byte stream was cut (a session ended mid-line): drop the partial line. */
+  decoderReset(): void {
+    this.rpc.decoder.reset();
+  }
+
   /** The next hello from a boot other than `previousBootId` (any boot if none), or why it never came. */
   waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello> {
     const fresh = (h: Hello | undefined): h is Hello => h !== undefined && h.bootId !== previousBootId;

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import type { Hello } from '../../agents/facts.js';
 import type { RpcPeer } from '../../agents/protocol.js';
-import type { KexecImage } from '../../kexec/kexec.js';
+import type { KexecRequest } from '../../kexec/kexec.js';
 import type { Logger } from '../log.js';
 import type { LocalTargetSpec } from '../scenario/model.js';
 import { AgentLink, LossSignal } from './link.js';
@@ -74,9 +74,8 @@ export class LocalTarget implements Target {
     }
   }
 
-  async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecImage> {
-    const running = readFileSync('/proc/cmdline', 'utf8').trim();
-    return { kernel: ref, ...(extra.initrd ? { initrd: extra.initrd } : {}), cmdline: extra.cmdline ? `${running} ${extra.cmdline}` : running };
+  async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecRequest> {
+    return { kernel: ref, ...(extra.initrd ? { initrd: extra.initrd } : {}), ...(extra.cmdline ? { append: extra.cmdline } : {}) };
   }
 
   async stop(): Promise<void> {

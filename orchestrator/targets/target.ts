@@ -4,7 +4,7 @@
 import type { Hello } from '../../agents/facts.js';
 import type { RpcPeer } from '../../agents/protocol.js';
 import type { ConsoleEvent } from './console.js';
-import type { KexecImage } from '../../kexec/kexec.js';
+import type { KexecRequest } from '../../kexec/kexec.js';
 
 export type LossReason = 'panic' | 'exited' | 'deadline' | 'disconnected';
 
@@ -37,6 +37,6 @@ export interface Target {
   consoleEvents(): ConsoleEvent[];
   consoleExcerpt(event?: ConsoleEvent): string[];
   /** The kernel, initrd and command line a kexec into `ref` loads on this target (paths as the target sees them). */
-  kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecImage>;
+  kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecRequest>;
   stop(): Promise<void>;
 }

@@ -221,6 +221,14 @@ const RULES: Record<string, Rule> = {
     good: target('ssh: { host: lab1, identity: ~/.ssh/lab }'),
     bad: [bad(target('ssh: { host: lab1, identity: "" }'), '4:34', 'targets.vm.ssh.identity', 'must not be empty')],
   },
+  'targets.*.ssh.options': {
+    good: target('ssh: { host: lab1, options: [ProxyJump=bastion] }'),
+    bad: [bad(target('ssh: { host: lab1, options: [ProxyJump] }'), '4:34', 'targets.vm.ssh.options[0]', 'an ssh option looks like Name=value')],
+  },
+  'targets.*.ssh.options[]': {
+    good: target('ssh: { host: lab1, options: ["ConnectTimeout 5"] }'),
+    bad: [bad(target('ssh: { host: lab1, options: [5] }'), '4:34', 'targets.vm.ssh.options[0]', 'expected a string, got number 5')],
+  },
   'targets.*.ssh.agent': {
     good: target('ssh: { host: lab1, agent: "sudo lustress agent --stdio" }'),
     bad: [bad(target('ssh: { host: lab1, agent: [lustress] }'), '4:31', 'targets.vm.ssh.agent', 'expected a string, got a list')],

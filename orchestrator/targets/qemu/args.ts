@@ -20,7 +20,13 @@ export interface GuestPaths {
  * The kernel command line for a boot of `kernel` in this target. A kexec into
  * the next kernel uses the same function, so every boot of a run looks alike.
  */
-export function guestCmdline(spec: QemuTargetSpec, kernel: Kernel, paths: Pick<GuestPaths, 'runDir' | 'projectDir' | 'nodePath'>, opts: { logLevel?: string; shell?: boolean } = {}): string {
+/** A loopback-only port forward to an sshd in the guest, configured from `dir`. */
+export interface SshForward {
+  port: number;
+  dir: string;
+}
+
+export function guestCmdline(spec: QemuTargetSpec, kernel: Kernel, paths: Pick<GuestPaths, 'runDir' | 'projectDir' | 'nodePath'>, opts: { logLevel?: string; ssh?: SshForward } = {}): string {
   const words = [
     'console=ttyS0,115200',
     // Warnings and worse reach the console (and the scanner); boot chatter does not.
@@ -38,12 +44,12 @@ export function guestCmdline(spec: QemuTargetSpec, kernel: Kernel, paths: Pick<G
     `lustress.port=${AGENT_PORT_NAME}`,
   );
   if (opts.logLevel) words.push(`lustress.loglevel=${opts.logLevel}`);
-  if (opts.shell) words.push('lustress.shell=1');
+  if (opts.ssh) words.push(`lustress.ssh=${opts.ssh.dir}`);
   if (spec.cmdline) words.push(spec.cmdline);
   return words.join(' ');
 }
 
-export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: string): string[] {
+export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: string, ssh?: SshForward): string[] {
   const args = [
     '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
     '-accel', 'tcg,thread=multi', '-cpu', 'max',
@@ -68,6 +74,10 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
     '-fsdev', `local,id=rundir,path=${paths.runDir},security_model=none`,
     '-device', 'virtio-9p-pci,fsdev=rundir,mount_tag=rundir',
   );
+  if (ssh) {
+    // restrict=on: the guest reaches nothing; only this forward reaches it.
+    args.push('-netdev', `user,id=ssh,restrict=on,hostfwd=tcp:127.0.0.1:${ssh.port}-:22`, '-device', 'virtio-net-pci,netdev=ssh');
+  }
   let port = 0;
   for (const d of spec.devices) {
     for (let i = 0; i < d.count; i++) {

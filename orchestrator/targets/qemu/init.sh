@@ -66,10 +66,25 @@ done
 loglevel=$(arg lustress.loglevel)
 [ -n "$loglevel" ] || loglevel=info
 boot=$(cat /proc/sys/kernel/random/boot_id)
-say "boot $boot: starting the agent on $port"
-if [ "$(arg lustress.shell)" = 1 ]; then
-	setsid sh -c 'exec sh </dev/console >/dev/console 2>&1' &
+
+# lustress.ssh=DIR: an sshd from the host's root on the virtio-net NIC, whose
+# host side is a loopback-only port forward (for ssh target tests and people).
+sshdir=$(arg lustress.ssh)
+if [ -n "$sshdir" ]; then
+	nic=
+	for i in /sys/class/net/*; do
+		[ "$(basename "$(readlink "$i/device/driver" 2> /dev/null)")" = virtio_net ] && nic=${i##*/}
+	done
+	[ -n "$nic" ] || die "lustress.ssh is set but there is no virtio-net interface"
+	ip link set lo up
+	ip link set "$nic" up
+	ip addr add 10.0.2.15/24 dev "$nic"
+	ip route add default via 10.0.2.2
+	mkdir -p /host/run/sshd
+	chroot /host /usr/sbin/sshd -f "$sshdir/sshd_config" -E "$run/sshd-$boot.log" || say "sshd did not start (see $run/sshd-$boot.log)"
 fi
+
+say "boot $boot: starting the agent on $port"
 # The agent is restarted if it dies: the orchestrator then sees a second hello with the same boot id.
 while true; do
 	chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \

@@ -11,13 +11,13 @@ import { execa, type ResultPromise } from 'execa';
 import type { Hello } from '../../../agents/facts.js';
 import type { RpcPeer } from '../../../agents/protocol.js';
 import { resolveKernel, type Kernel, type KernelOptions } from '../../../kexec/kernels.js';
-import type { KexecImage } from '../../../kexec/kexec.js';
+import type { KexecRequest } from '../../../kexec/kexec.js';
 import type { Logger } from '../../log.js';
 import type { QemuTargetSpec } from '../../scenario/model.js';
 import { ConsoleLog, FATAL_KINDS, type ConsoleEvent } from '../console.js';
 import { TargetLostError, type Target } from '../target.js';
 import { AgentLink, LossSignal } from '../link.js';
-import { guestCmdline, qemuArgs, type GuestPaths } from './args.js';
+import { guestCmdline, qemuArgs, type GuestPaths, type SshForward } from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
 import { orphanProof } from '../orphan.js';
@@ -41,6 +41,8 @@ export interface QemuTargetOptions {
   /** Killed after this long whatever happens: nothing outlives its run. */
   hardTimeoutMs?: number;
   kernelOptions?: KernelOptions;
+  /** An sshd in the guest behind a loopback port forward (the guest kernel needs INET and virtio-net). */
+  ssh?: SshForward;
 }
 
 export interface BootImage {
@@ -78,11 +80,14 @@ export class QemuTarget implements Target {
   async bootImage(ref: string): Promise<BootImage> {
     const kernel = await resolveKernel(ref, this.opts.kernelOptions);
     const initrd = this.opts.spec.initrd ? resolve(this.opts.spec.initrd) : await guestInitramfs(kernel);
-    const cmdline = guestCmdline(this.opts.spec, kernel, { runDir: this.opts.runDir, projectDir: PROJECT_DIR, nodePath: process.execPath }, { logLevel: this.opts.agentLogLevel });
+    const cmdline = guestCmdline(this.opts.spec, kernel, { runDir: this.opts.runDir, projectDir: PROJECT_DIR, nodePath: process.execPath }, {
+      ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
+      ...(this.opts.ssh ? { ssh: this.opts.ssh } : {}),
+    });
     return { kernel, initrd, cmdline };
   }
 
-  async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecImage> {
+  async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecRequest> {
     const boot = await this.bootImage(ref);
     return {
       kernel: boot.kernel.image,
@@ -105,7 +110,7 @@ export class QemuTarget implements Target {
       agentSocket: join(this.sockDir, 'agent.sock'),
       qmpSocket: join(this.sockDir, 'qmp.sock'),
     };
-    const args = qemuArgs(spec, paths, boot.cmdline);
+    const args = qemuArgs(spec, paths, boot.cmdline, this.opts.ssh);
     log.info({ target: this.name, kernel: boot.kernel.id }, 'starting QEMU');
     log.debug({ target: this.name, argv: [QEMU_BINARY, ...args] }, 'QEMU command line');
     this.console = new ConsoleLog(join(runDir, `console-${this.name}.log`));
