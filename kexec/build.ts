@@ -116,15 +116,20 @@ async function extractSource(req: BuildRequest, buildRoot: string): Promise<stri
   return join(dir, req.pkg);
 }
 
-/** Options the fragment sets (=y, =value) that the final .config does not have, and =n ones that stayed set. */
+/**
+ * Options the fragment sets (=y, =value) that the final .config does not
+ * have, and =n ones that stayed set. As in merge_config.sh, the last line
+ * for an option wins.
+ */
 export function missingOptions(fragment: string, finalConfig: string): string[] {
   const config = parseConfig(finalConfig);
-  const missing: string[] = [];
+  const wanted = new Map<string, string>();
   for (const line of fragment.split('\n')) {
     const m = /^CONFIG_([A-Za-z0-9_]+)=(.*)$/.exec(line.trim());
-    if (!m) continue;
-    const [, name, raw] = m as unknown as [string, string, string];
-    const want = raw.replace(/^"(.*)"$/, '$1');
+    if (m) wanted.set(m[1]!, m[2]!.replace(/^"(.*)"$/, '$1'));
+  }
+  const missing: string[] = [];
+  for (const [name, want] of wanted) {
     const have = config.get(name);
     if (want === 'n' ? have !== undefined : have !== want) missing.push(`CONFIG_${name}: wanted ${want}, got ${have ?? 'not set'}`);
   }

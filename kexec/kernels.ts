@@ -171,6 +171,34 @@ async function liveUpdateKernel(opts: KernelOptions): Promise<CachedKernel> {
   };
 }
 
+/**
+ * The live-update kernel with some options changed (a regression to bisect
+ * for, a feature turned off). It starts from a copy of the live-update
+ * kernel's objects, so only what the change touches is compiled again.
+ */
+export async function liveUpdateVariant(extraConfig: string, opts: KernelOptions = {}): Promise<Kernel> {
+  const base = await resolveKernel('live-update', opts);
+  const apt = new PrivateApt(['sid'], opts.log);
+  const source = await newestLinuxSource(apt);
+  const fragment = `${readFileSync(LIVE_UPDATE_FRAGMENT, 'utf8')}\n# variant\n${extraConfig}\n`;
+  const id = `live-update-${source.version}-${createHash('sha256').update(BUILD_RECIPE).update(fragment).digest('hex').slice(0, 12)}`;
+  const dir = join(kernelsDir(), id);
+  return withLock(`${dir}.lock`, async () => {
+    if (!existsSync(join(dir, 'kernel.json'))) {
+      const buildRoot = join(cacheDir(), 'build');
+      const obj = join(buildRoot, `${id}-obj`);
+      if (!existsSync(obj)) await execa('cp', ['-a', join(buildRoot, `${base.id}-obj`), obj]);
+      const staging = `${dir}.partial`;
+      rmSync(staging, { recursive: true, force: true });
+      mkdirSync(staging, { recursive: true });
+      const [deb] = await apt.download([`${source.pkg}=${source.version}`], join(cacheDir(), 'debs'));
+      await buildKernel({ deb: deb!, pkg: source.pkg, version: source.version, fragment, out: staging, id, ...opts });
+      renameSync(staging, dir);
+    }
+    return loadKernelRecord(dir);
+  });
+}
+
 /** The newest linux-source-X.Y in sid (7.2 or later). */
 async function newestLinuxSource(apt: PrivateApt): Promise<{ pkg: string; version: string }> {
   const pkgs = (await apt.search('^linux-source-[0-9]+\\.[0-9]+$')).sort((a, b) => versionKey(b) - versionKey(a));

@@ -13,6 +13,7 @@ import { setupCommand } from './commands/setup.js';
 import { runCommand } from './commands/run.js';
 import { reportCommand } from './commands/report.js';
 import { resumeCommand } from './commands/resume.js';
+import { bisectCommand, bisectStepCommand } from './commands/bisect.js';
 
 export function cli(argv: string[]) {
   return yargs(argv)
@@ -23,6 +24,8 @@ export function cli(argv: string[]) {
     .command(planCommand as any)
     .command(runCommand as any)
     .command(resumeCommand as any)
+    .command(bisectCommand as any)
+    .command(bisectStepCommand as any)
     .command(reportCommand as any)
     .command(setupCommand as any)
     .command(bootCommand as any)

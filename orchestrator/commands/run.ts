@@ -9,6 +9,7 @@ import { createRunDir, ensureDir } from '../rundir.js';
 import { createLogger } from '../log.js';
 import { EXIT, REPORT_OPTIONS, type GlobalArgs } from '../cli-common.js';
 import { runProgress } from '../reports/progress.js';
+import { bisectExitCode, BISECT_EXIT } from '../bisect.js';
 
 const round = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
@@ -20,6 +21,7 @@ interface Args extends GlobalArgs {
   keepGoing: boolean;
   runDir?: string;
   seed?: number;
+  bisect: boolean;
   junit?: string;
   json?: string;
   html?: string;
@@ -37,29 +39,31 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       .option('keep-going', { type: 'boolean', default: false, describe: 'run every iteration even after a failure' })
       .option('run-dir', { type: 'string', describe: 'where the run keeps its records (default: a new directory under ./runs)' })
       .options(REPORT_OPTIONS)
+      .option('bisect', { type: 'boolean', default: false, describe: 'exit as git bisect run expects: 0 good, 1 bad, 125 the kernel did not boot, 128 usage error (aborts the bisect)' })
       .option('seed', { type: 'number', describe: "seed of the jitter before each kexec (the report's first lines print the one used)" })
       .example('$0 run scenarios/kexec-dma-msi.yaml', 'one live update with DMA and MSI checks on the default QEMU guest') as any,
   handler: async (args) => {
+    const usage = args.bisect ? BISECT_EXIT.abort : EXIT.usage;
     const loaded = checkScenarioFile(args.file);
     if (!loaded.ok) {
       process.stderr.write(loaded.problems.map(formatProblem).join('\n') + '\n');
-      process.exitCode = EXIT.usage;
+      process.exitCode = usage;
       return;
     }
     const duration = args.duration !== undefined ? parseDuration(args.duration) : undefined;
     if (duration && !duration.ok) {
       process.stderr.write(`lustress: --duration: ${duration.message}\n`);
-      process.exitCode = EXIT.usage;
+      process.exitCode = usage;
       return;
     }
     if (args.seed !== undefined && !(Number.isInteger(args.seed) && args.seed >= 0 && args.seed < 2 ** 32)) {
       process.stderr.write(`lustress: --seed must be a whole number from 0 to 4294967295, got ${args.seed}\n`);
-      process.exitCode = EXIT.usage;
+      process.exitCode = usage;
       return;
     }
     if (args.iterations !== undefined && !(Number.isInteger(args.iterations) && args.iterations >= 1)) {
       process.stderr.write(`lustress: --iterations must be a whole number >= 1, got ${args.iterations}\n`);
-      process.exitCode = EXIT.usage;
+      process.exitCode = usage;
       return;
     }
     const scenario = loaded.scenario;
@@ -87,6 +91,6 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       }
     }
     process.stdout.write(`# ${summary.verdict}: ${summary.iterations.length} iteration(s) in ${(summary.ms / 1000).toFixed(1)} s; records in ${runDir} (${SUMMARY_FILE}, journal.jsonl)\n`);
-    process.exitCode = summary.verdict === 'fail' ? EXIT.fail : EXIT.pass;
+    process.exitCode = args.bisect ? bisectExitCode(summary) : summary.verdict === 'fail' ? EXIT.fail : EXIT.pass;
   },
 };
