@@ -11,6 +11,7 @@ import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
 interface Args extends GlobalArgs {
   json: boolean;
   kernel: string;
+  initrd?: string;
   devices: string[];
   memory: string;
   runDir?: string;
@@ -24,6 +25,7 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
     y
       .option('json', JSON_FLAG)
       .option('kernel', { type: 'string', default: 'live-update', describe: 'live-update, debian, or a path to a bzImage' })
+      .option('initrd', { type: 'string', describe: 'an initramfs of your own instead of the one lustress builds' })
       .option('devices', { type: 'string', array: true, default: ['igb', 'edu'], describe: 'emulated devices: igb, edu, nvme' })
       .option('memory', { type: 'string', default: '2GiB' })
       .option('run-dir', { type: 'string', describe: 'where the console log goes (default: a new directory under ./runs)' })
@@ -38,7 +40,12 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
     }
     const runDir = args.runDir ? ensureDir(args.runDir) : createRunDir('boot');
     const log = createLogger({ level: args.logLevel, file: join(runDir, 'lustress.log') });
-    const spec = { ...defaultTarget([]), memoryBytes: memory.value, devices: args.devices.map((model) => ({ model: model as 'igb', count: 1, vfs: 0 })) };
+    const spec = {
+      ...defaultTarget([]),
+      memoryBytes: memory.value,
+      devices: args.devices.map((model) => ({ model: model as 'igb', count: 1, vfs: 0 })),
+      ...(args.initrd ? { initrd: args.initrd } : {}),
+    };
     const target = new QemuTarget({ spec, runDir, log, kernelOverride: args.kernel, hardTimeoutMs: (args.timeout + 60) * 1000 });
     const started = Date.now();
     try {

@@ -9,13 +9,39 @@ import { createRunDir, ensureDir } from '../rundir.js';
 import { createLogger } from '../log.js';
 import { EXIT, REPORT_OPTIONS, type GlobalArgs } from '../cli-common.js';
 import { runProgress } from '../reports/progress.js';
+import { userKernel } from '../../kexec/kernels.js';
+import { featureReport } from '../../kexec/kconfig.js';
+import { scenarioNeeds } from '../scenario/needs.js';
+import type { Scenario } from '../scenario/model.js';
 import { bisectExitCode, BISECT_EXIT } from '../bisect.js';
+
+/** What a kernel the user brings cannot run of this scenario, said before the run starts. */
+async function warnAboutKernel(path: string, scenario: Scenario): Promise<void> {
+  const say = (text: string) => process.stderr.write(`lustress: ${text}\n`);
+  let kernel;
+  try {
+    kernel = await userKernel(path);
+  } catch (e) {
+    say((e as Error).message);
+    return;
+  }
+  if (!kernel.config) {
+    say(`cannot read ${path}'s configuration (no IKCONFIG in it, no config file beside it): lustress cannot say what it lacks`);
+    return;
+  }
+  const verdicts = new Map(featureReport(kernel.config, false).map((f) => [f.feature, f]));
+  for (const [feature, why] of scenarioNeeds(scenario)) {
+    const v = verdicts.get(feature)!;
+    if (!v.ok) say(`${path} cannot do ${v.what}, which this scenario needs (${why}): ${v.missing.join(', ')} (config from ${kernel.configSource})`);
+  }
+}
 
 const round = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
 interface Args extends GlobalArgs {
   file: string;
   kernel?: string;
+  initrd?: string;
   iterations?: number;
   duration?: string;
   keepGoing: boolean;
@@ -34,6 +60,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
       .option('kernel', { type: 'string', describe: "a kernel image (path) to boot and kexec into instead of the scenario's" })
+      .option('initrd', { type: 'string', describe: "an initramfs of your own for QEMU targets (it must start lustress agent; see lustress boot)" })
       .option('iterations', { type: 'number', describe: "how many iterations (overrides the scenario's)" })
       .option('duration', { type: 'string', describe: 'keep iterating this long, e.g. 8h (overrides the scenario)' })
       .option('keep-going', { type: 'boolean', default: false, describe: 'run every iteration even after a failure' })
@@ -66,7 +93,8 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       process.exitCode = usage;
       return;
     }
-    const scenario = loaded.scenario;
+    const scenario = args.initrd ? { ...loaded.scenario, targets: loaded.scenario.targets.map((t) => (t.kind === 'qemu' ? { ...t, initrd: args.initrd! } : t)) } : loaded.scenario;
+    if (args.kernel) await warnAboutKernel(args.kernel, scenario);
     const runDir = args.runDir ? ensureDir(args.runDir) : createRunDir(scenario.name);
     const log = createLogger({ level: args.logLevel, file: join(runDir, 'lustress.log') });
     const progress = runProgress(scenario, args.iterations ?? scenario.iterations);
