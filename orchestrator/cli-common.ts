@@ -18,3 +18,14 @@ export const REPORT_OPTIONS = {
   json: { type: 'string', describe: 'write the JSON summary (verdicts, metrics with p50/p95/max) here' },
   html: { type: 'string', describe: 'write a self-contained HTML timeline of the run here' },
 } as const;
+
+export interface ReportArgs {
+  junit?: string;
+  json?: string;
+  html?: string;
+}
+
+/** The report files asked for on the command line. */
+export function reportFiles(args: ReportArgs): ReportArgs {
+  return { ...(args.junit ? { junit: args.junit } : {}), ...(args.json ? { json: args.json } : {}), ...(args.html ? { html: args.html } : {}) };
+}

@@ -1,12 +1,9 @@
 import type { CommandModule } from 'yargs';
 import { ktapOf, viewRun, writeReports } from '../reports/rebuild.js';
-import { REPORT_OPTIONS, type GlobalArgs } from '../cli-common.js';
+import { REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, ReportArgs {
   runDir: string;
-  junit?: string;
-  json?: string;
-  html?: string;
 }
 
 export const reportCommand: CommandModule<GlobalArgs, Args> = {
@@ -20,6 +17,6 @@ export const reportCommand: CommandModule<GlobalArgs, Args> = {
   handler: (args) => {
     const view = viewRun(args.runDir);
     process.stdout.write(ktapOf(view));
-    writeReports(view, { ...(args.junit ? { junit: args.junit } : {}), ...(args.json ? { json: args.json } : {}), ...(args.html ? { html: args.html } : {}) });
+    writeReports(view, reportFiles(args));
   },
 };

@@ -3,13 +3,10 @@ import { join } from 'node:path';
 import { resumeRun } from '../run/run.js';
 import { ktapOf, viewRun } from '../reports/rebuild.js';
 import { createLogger } from '../log.js';
-import { EXIT, REPORT_OPTIONS, type GlobalArgs } from '../cli-common.js';
+import { EXIT, REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, ReportArgs {
   runDir: string;
-  junit?: string;
-  json?: string;
-  html?: string;
 }
 
 export const resumeCommand: CommandModule<GlobalArgs, Args> = {
@@ -26,7 +23,7 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
       log,
       out: (text) => process.stdout.write(text),
       agentLogLevel: args.logLevel,
-      reports: { ...(args.junit ? { junit: args.junit } : {}), ...(args.json ? { json: args.json } : {}), ...(args.html ? { html: args.html } : {}) },
+      reports: reportFiles(args),
     });
     if (!summary) {
       process.stdout.write(ktapOf(viewRun(args.runDir)));

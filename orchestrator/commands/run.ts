@@ -7,7 +7,7 @@ import { parseDuration } from '../scenario/units.js';
 import { runScenario, SUMMARY_FILE } from '../run/run.js';
 import { createRunDir, ensureDir } from '../rundir.js';
 import { createLogger } from '../log.js';
-import { EXIT, REPORT_OPTIONS, type GlobalArgs } from '../cli-common.js';
+import { EXIT, REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 import { runProgress } from '../reports/progress.js';
 import { userKernel } from '../../kexec/kernels.js';
 import { featureReport } from '../../kexec/kconfig.js';
@@ -38,7 +38,7 @@ async function warnAboutKernel(path: string, scenario: Scenario): Promise<void> 
 
 const round = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
-interface Args extends GlobalArgs {
+interface Args extends GlobalArgs, ReportArgs {
   file: string;
   kernel?: string;
   initrd?: string;
@@ -48,9 +48,6 @@ interface Args extends GlobalArgs {
   runDir?: string;
   seed?: number;
   bisect: boolean;
-  junit?: string;
-  json?: string;
-  html?: string;
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
@@ -110,7 +107,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       ...(duration?.ok ? { durationMs: duration.value } : {}),
       ...(args.kernel ? { kernelOverride: args.kernel } : {}),
       ...(args.seed !== undefined ? { seed: args.seed } : {}),
-      reports: { ...(args.junit ? { junit: args.junit } : {}), ...(args.json ? { json: args.json } : {}), ...(args.html ? { html: args.html } : {}) },
+      reports: reportFiles(args),
     });
     progress.finish();
     for (const t of summary.targets) {

@@ -9,18 +9,14 @@ import { execa, type ResultPromise } from 'execa';
 import type { Hello } from '../../agents/facts.js';
 import type { RpcPeer } from '../../agents/protocol.js';
 import type { KexecRequest } from '../../kexec/kexec.js';
-import type { Logger } from '../log.js';
 import type { LocalTargetSpec } from '../scenario/model.js';
 import { AgentLink, LossSignal } from './link.js';
 import { orphanProof } from './orphan.js';
 import { PROJECT_DIR } from './qemu/qemu.js';
-import { TargetLostError, type Target } from './target.js';
+import { TargetLostError, type Target, type TargetContext } from './target.js';
 
-export interface LocalTargetOptions {
+export interface LocalTargetOptions extends TargetContext {
   spec: LocalTargetSpec;
-  runDir: string;
-  log: Logger;
-  agentLogLevel?: string;
 }
 
 export class LocalTarget implements Target {

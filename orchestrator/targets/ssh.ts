@@ -10,23 +10,19 @@ import { execa, type ResultPromise } from 'execa';
 import type { Hello } from '../../agents/facts.js';
 import type { RpcPeer } from '../../agents/protocol.js';
 import type { KexecRequest } from '../../kexec/kexec.js';
-import type { Logger } from '../log.js';
 import type { SshTargetSpec } from '../scenario/model.js';
 import { ConsoleLog, FATAL_KINDS, type ConsoleEvent } from './console.js';
 import { AgentLink, LossSignal } from './link.js';
 import { orphanProof } from './orphan.js';
-import { TargetLostError, type Target } from './target.js';
+import { TargetLostError, type Target, type TargetContext } from './target.js';
 
-export interface SshTargetOptions {
+export interface SshTargetOptions extends TargetContext {
   spec: SshTargetSpec;
-  runDir: string;
-  log: Logger;
-  agentLogLevel?: string;
-  /** How long a dropped connection may take to come back (a reboot) before the host counts as lost. */
-  reconnectMs: number;
 }
 
 const BACKOFF_FIRST_MS = 500;
+/** Without a reboot deadline from the scenario, how long a dropped connection may take to come back. */
+const DEFAULT_RECONNECT_MS = 180_000;
 const BACKOFF_MAX_MS = 8000;
 
 type Child = ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; buffer: false; reject: false }>;
@@ -97,11 +93,12 @@ export class SshTarget implements Target {
 
   /** After a drop (a kexec, a network blip): try again with backoff until the reboot deadline. */
   private async reconnect(): Promise<void> {
-    const until = Date.now() + this.opts.reconnectMs;
+    const reconnectMs = this.opts.rebootMs ?? DEFAULT_RECONNECT_MS;
+    const until = Date.now() + reconnectMs;
     let wait = BACKOFF_FIRST_MS;
     while (!this.stopping && !this.loss.current) {
       if (Date.now() > until) {
-        this.loss.set(new TargetLostError(this.name, 'disconnected', `the host did not accept ssh again within ${Math.round(this.opts.reconnectMs / 1000)} s; ssh said: ${this.stderrTail.slice(-3).join(' | ')}`, this.consoleExcerpt()));
+        this.loss.set(new TargetLostError(this.name, 'disconnected', `the host did not accept ssh again within ${Math.round(reconnectMs / 1000)} s; ssh said: ${this.stderrTail.slice(-3).join(' | ')}`, this.consoleExcerpt()));
         return;
       }
       await sleep(wait);

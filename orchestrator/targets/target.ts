@@ -5,6 +5,22 @@ import type { Hello } from '../../agents/facts.js';
 import type { RpcPeer } from '../../agents/protocol.js';
 import type { ConsoleEvent } from './console.js';
 import type { KexecRequest } from '../../kexec/kexec.js';
+import type { KernelOptions } from '../../kexec/kernels.js';
+import type { Logger } from '../log.js';
+
+/** What every kind of target is given, besides its spec. */
+export interface TargetContext {
+  runDir: string;
+  log: Logger;
+  agentLogLevel?: string;
+  /** --kernel: boot this instead of the scenario's kernel (qemu targets). */
+  kernelOverride?: string;
+  /** Nothing a run starts outlives it by more than this (qemu targets). */
+  hardTimeoutMs?: number;
+  kernelOptions?: KernelOptions;
+  /** How long a target may be unreachable across a reboot (ssh targets reconnect until then). */
+  rebootMs?: number;
+}
 
 export type LossReason = 'panic' | 'exited' | 'deadline' | 'disconnected';
 

@@ -10,12 +10,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
 import type { Hello } from '../../../agents/facts.js';
 import type { RpcPeer } from '../../../agents/protocol.js';
-import { resolveKernel, type Kernel, type KernelOptions } from '../../../kexec/kernels.js';
+import { resolveKernel, type Kernel } from '../../../kexec/kernels.js';
 import type { KexecRequest } from '../../../kexec/kexec.js';
-import type { Logger } from '../../log.js';
 import type { QemuTargetSpec } from '../../scenario/model.js';
 import { ConsoleLog, FATAL_KINDS, type ConsoleEvent } from '../console.js';
-import { TargetLostError, type Target } from '../target.js';
+import { TargetLostError, type Target, type TargetContext } from '../target.js';
 import { AgentLink, LossSignal } from '../link.js';
 import { guestCmdline, qemuArgs, type GuestPaths, type SshForward } from './args.js';
 import { guestInitramfs } from './initramfs.js';
@@ -31,16 +30,8 @@ const PANIC_SETTLE_MS = 1500;
 const AGENT_CRASHES = 3;
 const AGENT_EXIT_LINE = /^lustress-init: agent exited/;
 
-export interface QemuTargetOptions {
+export interface QemuTargetOptions extends TargetContext {
   spec: QemuTargetSpec;
-  runDir: string;
-  log: Logger;
-  /** --kernel PATH: boot this instead of spec.kernel. */
-  kernelOverride?: string;
-  agentLogLevel?: string;
-  /** Killed after this long whatever happens: nothing outlives its run. */
-  hardTimeoutMs?: number;
-  kernelOptions?: KernelOptions;
   /** An sshd in the guest behind a loopback port forward (the guest kernel needs INET and virtio-net). */
   ssh?: SshForward;
 }
