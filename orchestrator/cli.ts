@@ -42,4 +42,10 @@ export function cli(argv: string[]) {
     });
 }
 
+// `lustress report … | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 await cli(hideBin(process.argv)).parseAsync();

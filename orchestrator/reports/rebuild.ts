@@ -65,12 +65,14 @@ export function summaryOf(view: RunView): RunSummary {
   };
 }
 
-/** The KTAP report, replayed record by record through the same reporter a live run uses. */
-export function ktapOf(view: RunView): string {
+/** The KTAP report (of one target, or all), replayed record by record through the reporter a live run uses. */
+export function ktapOf(view: RunView, only?: string): string {
   let text = '';
   const options = view.run.options as { iterations: number | null; seed: number };
-  const reporter = new KtapReporter((t) => (text += t), view.scenario.targets.map((t) => t.name), options.iterations ?? Infinity, view.scenario.steps.length, options.seed);
+  const targets = view.scenario.targets.map((t) => t.name).filter((t) => !only || t === only);
+  const reporter = new KtapReporter((t) => (text += t), targets, options.iterations ?? Infinity, view.scenario.steps.length, options.seed);
   for (const r of view.records) {
+    if ('target' in r && !targets.includes(r.target)) continue;
     if (r.type === 'boot') reporter.boot(r.target, r);
     else if (r.type === 'step') reporter.step(r);
     else if (r.type === 'iteration') reporter.iteration(r);

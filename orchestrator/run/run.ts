@@ -8,8 +8,10 @@ import { join } from 'node:path';
 import { AGENT_VERSION } from '../../agents/facts.js';
 import type { Logger } from '../log.js';
 import { KtapReporter } from '../reports/ktap.js';
-import { summaryOf, viewRun, writeReports, type ReportFiles, type RunView } from '../reports/rebuild.js';
-import type { Scenario } from '../scenario/model.js';
+import { ktapOf, summaryOf, viewRun, writeReports, type ReportFiles, type RunView } from '../reports/rebuild.js';
+import { writeFileSync } from 'node:fs';
+import type { QemuTargetSpec, Scenario, TargetSpec } from '../scenario/model.js';
+import { guestSlots, limited } from './limit.js';
 import { makeTarget } from '../targets/factory.js';
 import { runTarget, type RunHooks, type TargetRunOptions } from './engine.js';
 import { Journal } from './journal.js';
@@ -133,51 +135,59 @@ async function execute(scenario: Scenario, settings: Settings, journal: Journal,
       opts.hooks?.iteration?.(o);
     },
   };
-  const outcomes = await Promise.all(
-    scenario.targets.map(async (spec) => {
-      const target = makeTarget(spec, {
-        runDir: opts.runDir,
-        rebootMs: scenario.timeouts.rebootMs,
-        log: opts.log,
-        ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
-        ...(opts.agentLogLevel ? { agentLogLevel: opts.agentLogLevel } : {}),
-      });
-      const random = seededRandom(targetSeed(settings.seed, spec.name));
-      const run: TargetRunOptions = {
-        scenario,
-        spec,
-        target,
-        journal,
-        log: opts.log,
-        hooks,
-        iterations: settings.iterations,
-        ...(settings.durationMs !== undefined ? { durationMs: settings.durationMs } : {}),
-        keepGoing: settings.keepGoing,
-        ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
-        random,
+  const runOne = async (spec: TargetSpec) => {
+    const target = makeTarget(spec, {
+      runDir: opts.runDir,
+      rebootMs: scenario.timeouts.rebootMs,
+      log: opts.log,
+      ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
+      ...(opts.agentLogLevel ? { agentLogLevel: opts.agentLogLevel } : {}),
+    });
+    const random = seededRandom(targetSeed(settings.seed, spec.name));
+    const run: TargetRunOptions = {
+      scenario,
+      spec,
+      target,
+      journal,
+      log: opts.log,
+      hooks,
+      iterations: settings.iterations,
+      ...(settings.durationMs !== undefined ? { durationMs: settings.durationMs } : {}),
+      keepGoing: settings.keepGoing,
+      ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
+      random,
+    };
+    if (resumed) {
+      const done = resumed.iterations.filter((i) => i.target === spec.name);
+      // The jitter stream goes on where the killed run left it.
+      for (const i of done) if (i.metrics.jitterMs !== undefined) random();
+      const last = resumed.records.filter((r) => 'at' in r).pop() as { at: number } | undefined;
+      run.resumeAt = {
+        iteration: done.length + 1,
+        failures: done.filter((i) => i.verdict === 'fail').length,
+        elapsedMs: (last?.at ?? resumed.run.at) - resumed.run.at,
       };
-      if (resumed) {
-        const done = resumed.iterations.filter((i) => i.target === spec.name);
-        // The jitter stream goes on where the killed run left it.
-        for (const i of done) if (i.metrics.jitterMs !== undefined) random();
-        const last = resumed.records.filter((r) => 'at' in r).pop() as { at: number } | undefined;
-        run.resumeAt = {
-          iteration: done.length + 1,
-          failures: done.filter((i) => i.verdict === 'fail').length,
-          elapsedMs: (last?.at ?? resumed.run.at) - resumed.run.at,
-        };
-        // A run that was to stop at its first failure has nothing to resume after one.
-        if (run.resumeAt.failures && !settings.keepGoing) run.iterations = done.length;
-      }
-      const outcome = await runTarget(run);
-      reporter.target(outcome);
-      return outcome;
-    }),
-  );
+      // A run that was to stop at its first failure has nothing to resume after one.
+      if (run.resumeAt.failures && !settings.keepGoing) run.iterations = done.length;
+    }
+    const outcome = await runTarget(run);
+    reporter.target(outcome);
+    return outcome;
+  };
+  const guests = scenario.targets.filter((t): t is QemuTargetSpec => t.kind === 'qemu');
+  const slots = guestSlots(Math.max(0, ...guests.map((g) => g.memoryBytes)));
+  if (guests.length > slots) opts.log.info({ guests: guests.length, slots }, 'more guests than this machine runs well at once: the rest wait their turn');
+  const [outcomesOfGuests, outcomesOfOthers] = await Promise.all([
+    limited(slots, guests.map((g) => () => runOne(g))),
+    Promise.all(scenario.targets.filter((t) => t.kind !== 'qemu').map(runOne)),
+  ]);
+  const outcomes = [...outcomesOfGuests, ...outcomesOfOthers];
   journal.append({ type: 'end', at: Date.now(), verdict: combine(outcomes.map((o) => o.verdict)) });
   journal.close();
-  // Built from the journal, exactly as `lustress report` would build it.
+  // Built from the journal, exactly as `lustress report` would build it: the merged report and one per target.
   const view = viewRun(opts.runDir);
   writeReports(view, { json: join(opts.runDir, SUMMARY_FILE), ...opts.reports });
+  writeFileSync(join(opts.runDir, 'report.ktap'), ktapOf(view));
+  if (scenario.targets.length > 1) for (const t of scenario.targets) writeFileSync(join(opts.runDir, `report-${t.name}.ktap`), ktapOf(view, t.name));
   return summaryOf(view);
 }
