@@ -2,7 +2,6 @@
 // kernel's own C selftests as a yardstick. Disposable machines only, since it
 // runs anything the orchestrator asks for as root.
 
-import { execa } from 'execa';
 import { assertDisposable } from './safety.js';
 import { ERR, RpcError } from './protocol.js';
 
@@ -30,6 +29,8 @@ export async function execCommand(p: ExecParams, deadline: number, disposable: b
   const started = Date.now();
   // Leave a second of the caller's budget to send the answer.
   const timeout = Math.max(1000, Math.min(p.timeoutMs ?? Infinity, deadline - started - 1000));
+  // Loaded here: execa is a large module tree the agent needs only for this rarely used method.
+  const { execa } = await import('execa');
   const r = await execa(p.argv[0]!, p.argv.slice(1), {
     cwd: p.cwd,
     env: p.env,

@@ -1,35 +1,34 @@
 #!/usr/bin/env node
-// lustress command line: one yargs command per file in ./commands.
+// lustress command line: one yargs command per file in ./commands, each loaded on demand.
 
-import yargs from 'yargs';
+import yargs, { type CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { LOG_LEVELS } from './log.js';
 import { EXIT } from './cli-common.js';
-import { validateCommand } from './commands/validate.js';
-import { planCommand } from './commands/plan.js';
-import { agentCommand } from './commands/agent.js';
-import { bootCommand } from './commands/boot.js';
-import { setupCommand } from './commands/setup.js';
-import { runCommand } from './commands/run.js';
-import { reportCommand } from './commands/report.js';
-import { resumeCommand } from './commands/resume.js';
-import { bisectCommand, bisectStepCommand } from './commands/bisect.js';
 
-export function cli(argv: string[]) {
-  return yargs(argv)
+/** Every command, loaded on demand: the agent (in a guest, over 9p) should not load what only the orchestrator uses. */
+async function commands(argv: string[]): Promise<CommandModule<any, any>[]> {
+  if (argv[0] === 'agent') return [(await import('./commands/agent.js')).agentCommand];
+  const m = await Promise.all([
+    import('./commands/validate.js'),
+    import('./commands/plan.js'),
+    import('./commands/run.js'),
+    import('./commands/resume.js'),
+    import('./commands/report.js'),
+    import('./commands/bisect.js'),
+    import('./commands/setup.js'),
+    import('./commands/boot.js'),
+    import('./commands/agent.js'),
+  ]);
+  return [m[0].validateCommand, m[1].planCommand, m[2].runCommand, m[3].resumeCommand, m[4].reportCommand, m[5].bisectCommand, m[5].bisectStepCommand, m[6].setupCommand, m[7].bootCommand, m[8].agentCommand];
+}
+
+export async function cli(argv: string[]) {
+  const all = await commands(argv);
+  const y = yargs(argv)
     .scriptName('lustress')
     .usage('$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.')
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity (logs go to the run directory, and to stderr on a terminal)' })
-    .command(validateCommand as any)
-    .command(planCommand as any)
-    .command(runCommand as any)
-    .command(resumeCommand as any)
-    .command(bisectCommand as any)
-    .command(bisectStepCommand as any)
-    .command(reportCommand as any)
-    .command(setupCommand as any)
-    .command(bootCommand as any)
-    .command(agentCommand as any)
     .demandCommand(1, 'Name a command; see lustress --help.')
     .strict()
     .recommendCommands()
@@ -40,6 +39,8 @@ export function cli(argv: string[]) {
       process.stderr.write(`lustress: ${msg}\nRun "lustress --help" for usage.\n`);
       process.exit(EXIT.usage);
     });
+  for (const c of all) y.command(c);
+  return y;
 }
 
 // `lustress report … | head` closes stdout early: that is the reader's choice, not an error.
@@ -48,4 +49,4 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-await cli(hideBin(process.argv)).parseAsync();
+await (await cli(hideBin(process.argv))).parseAsync();
