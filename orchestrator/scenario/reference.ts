@@ -1,19 +1,11 @@
 // The scenario language reference in Markdown, generated from
 // scenarios/schema.json so that the documentation cannot drift from the
-// language. `node reference.js` prints it; `--write README.md` puts it between
-// the reference markers of README.md and leaves the rest of the file alone.
+// language (orchestrator/docs.ts puts it into README.md).
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { scenarioSchema } from './schema.js';
 
 type JsonSchema = Record<string, any>;
-
-export const REFERENCE_START = '<!-- scenario-reference:start -->';
-export const REFERENCE_END = '<!-- scenario-reference:end -->';
 
 /** Definitions that are value types: shown by name in tables and, where the schema says more, explained under "Values". */
 const VALUE_TYPES: Record<string, string> = { size: 'Sizes', duration: 'Durations', name: 'Names', kernel: 'Kernels', path: 'Paths' };
@@ -139,42 +131,4 @@ function code(value: unknown): string {
 /** Table cells may not hold a bare "|". */
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|');
-}
-
-/** The text between the reference markers, without the newline that follows the start marker. */
-export function referenceSection(readme: string): string | undefined {
-  const start = readme.indexOf(REFERENCE_START);
-  const end = readme.indexOf(REFERENCE_END);
-  if (start === -1 || end < start) return undefined;
-  return readme.slice(start + REFERENCE_START.length, end).replace(/^\n/, '');
-}
-
-/** The README with the reference between its markers; everything outside them stays as it was. */
-export function withReference(readme: string, reference: string): string {
-  const start = readme.indexOf(REFERENCE_START);
-  const end = readme.indexOf(REFERENCE_END);
-  if (start === -1 || end < start) throw new Error(`the README has no ${REFERENCE_START} … ${REFERENCE_END} markers`);
-  return `${readme.slice(0, start + REFERENCE_START.length)}\n${reference}${readme.slice(end)}`;
-}
-
-function main(argv: string[]): void {
-  const { values } = parseArgs({ args: argv, options: { write: { type: 'string' } } });
-  const reference = scenarioReference();
-  if (!values.write) {
-    process.stdout.write(reference);
-    return;
-  }
-  const readme = existsSync(values.write)
-    ? readFileSync(values.write, 'utf8')
-    : `## Scenario reference\n\n${REFERENCE_START}\n${REFERENCE_END}\n`;
-  writeFileSync(values.write, withReference(readme, reference));
-}
-
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`reference: ${(e as Error).message}\n`);
-    process.exitCode = 1;
-  }
 }
