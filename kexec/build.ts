@@ -97,8 +97,8 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   req.progress?.({ phase: 'done', done: total, total });
 }
 
-/** Debian's linux-source .deb holds a tarball; unpack it once per version. */
-async function extractSource(req: BuildRequest, buildRoot: string): Promise<string> {
+/** Debian's linux-source .deb holds a tarball; unpack it once per version (also used by bench/dma for the VFIO selftests). */
+export async function extractSource(req: Pick<BuildRequest, 'deb' | 'pkg' | 'version' | 'log' | 'progress'>, buildRoot: string): Promise<string> {
   const dir = join(buildRoot, `${req.pkg}_${req.version}`);
   const marker = join(dir, '.lustress-extracted');
   if (existsSync(marker)) return join(dir, req.pkg);

@@ -1,0 +1,106 @@
+// bench/dma inside the guest: the same work done by our igb driver and by
+// the kernel's C one, on the same device, in alternating rounds (so a
+// change in the guest's speed during the run hits both alike).
+//   node guest.js <iommu mode> <rounds> <storms> <msis> <vfio_pci_driver_test> <reference>
+// Prints one JSON object (see DmaFigures) on stdout.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { machineIsDisposable } from '../../agents/safety.js';
+import { driverByName } from '../../drivers/driver.js';
+import { DmaBuffer, bindToVfio, findPciFunctions, openVfioDevice, restoreDriver, type IommuMode } from '../../drivers/vfio/index.js';
+
+export interface Timings {
+  size: number;
+  count: number;
+  stormUs: number[];
+  msiUs: number[];
+}
+
+export interface DmaFigures {
+  bdf: string;
+  mode: string;
+  /** One entry per round: ours, then the C reference, each storms and MSIs in a fresh device open. */
+  rounds: { ours: Timings; reference: Timings }[];
+  /** vfio_pci_driver_test itself, one variant, all its cases. */
+  selftest: { variant: string; fullRun: { exitCode: number | null; ms: number; summary: string } };
+}
+
+/** The selftests' name for each of our IOMMU modes. */
+const SELFTEST_VARIANT: Record<IommuMode, string> = {
+  type1: 'vfio_type1_iommu',
+  type1v2: 'vfio_type1v2_iommu',
+  'iommufd-compat': 'iommufd_compat_type1v2',
+  iommufd: 'iommufd',
+};
+
+async function ours(bdf: string, mode: IommuMode, storms: number, msis: number): Promise<Timings> {
+  const device = openVfioDevice({ bdf, iommu: mode });
+  const driver = driverByName('igb');
+  const buffer = DmaBuffer.create(2 * 2 ** 20, { name: 'bench-dma' });
+  try {
+    await driver.init(device);
+    const iova = device.mapDma(buffer);
+    const size = driver.maxMemcpySize;
+    const count = driver.maxMemcpyCount;
+    const stormUs: number[] = [];
+    for (let i = 0; i < storms; i++) {
+      const start = process.hrtime.bigint();
+      driver.memcpyStart(iova, iova + BigInt(size), size, count);
+      await driver.memcpyWait(60_000);
+      stormUs.push(Number(process.hrtime.bigint() - start) / 1e3);
+    }
+    const msiUs: number[] = [];
+    for (let i = 0; i < msis; i++) {
+      const start = process.hrtime.bigint();
+      driver.sendMsi();
+      const n = await driver.msiCount(5000);
+      msiUs.push(Number(process.hrtime.bigint() - start) / 1e3);
+      if (n !== 1) throw new Error(`sendMsi ${i}: counted ${n} MSIs, not 1`);
+    }
+    await driver.remove();
+    device.unmapDma(iova);
+    return { size, count, stormUs, msiUs };
+  } finally {
+    device.close();
+    buffer.close();
+  }
+}
+
+function timedRun(file: string, args: string[]): { exitCode: number | null; ms: number; output: string } {
+  const start = performance.now();
+  const r = spawnSync(file, args, { encoding: 'utf8', timeout: 600_000 });
+  return { exitCode: r.status, ms: performance.now() - start, output: `${r.stdout}${r.stderr}` };
+}
+
+async function main(): Promise<void> {
+  const [mode, rounds, storms, msis, driverTest, reference] = process.argv.slice(2) as [IommuMode, string, string, string, string, string];
+  const bdf = findPciFunctions({ id: '8086:10c9', index: 0 })[0]?.bdf;
+  if (!bdf) throw new Error('no igb (8086:10c9) in this guest');
+  const disposable = machineIsDisposable(false);
+  await bindToVfio(bdf, { disposable });
+  try {
+    const variant = SELFTEST_VARIANT[mode];
+    const measured: DmaFigures['rounds'] = [];
+    for (let r = 0; r < Number(rounds); r++) {
+      measured.push({
+        ours: await ours(bdf, mode, Number(storms), Number(msis)),
+        reference: JSON.parse(execFileSync(reference, [bdf, variant, storms, msis], { encoding: 'utf8' })) as Timings,
+      });
+    }
+    const full = timedRun(driverTest, ['-v', variant, bdf]);
+    const figures: DmaFigures = {
+      bdf,
+      mode,
+      rounds: measured,
+      selftest: {
+        variant,
+        fullRun: { exitCode: full.exitCode, ms: full.ms, summary: full.output.split('\n').filter((l) => /^# (Totals|PASSED|FAILED)|^(not )?ok /.test(l)).join('\n') },
+      },
+    };
+    process.stdout.write(`${JSON.stringify(figures)}\n`);
+  } finally {
+    await restoreDriver(bdf, { disposable });
+  }
+}
+
+await main();

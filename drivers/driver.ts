@@ -1,0 +1,227 @@
+// The driver framework, as the kernel's VFIO selftest library has it: each
+// device driver is one small ops table (drivers/<name>/), and the framework
+// wraps it with what every driver needs the same way: the call order (init
+// before use, one batch of copies in flight), the size and count limits,
+// the MSI counter, and the verdict on a batch of copies (the device's own
+// report, copies that touched unmapped IOVAs, faults the IOMMU logged).
+
+import { EduOps } from './edu/edu.js';
+import { IgbOps } from './igb/igb.js';
+import type { DmaTarget, VfioDevice } from './vfio/device.js';
+import { IommuFaultLog, type IommuFault } from './vfio/faults.js';
+
+/** Where a driver maps its own memory (descriptor rings): the device itself, usually. */
+export interface DmaContext {
+  mapDma(target: DmaTarget): bigint;
+  unmapDma(iova: bigint): void;
+}
+
+export interface DriverLimits {
+  /** Largest `size` memcpyStart accepts. */
+  maxMemcpySize: number;
+  /** Largest `count` memcpyStart accepts. */
+  maxMemcpyCount: number;
+  /** Vector of the enabled MSI/MSI-X index that sendMsi signals. */
+  msiVector: number;
+}
+
+/** What the device itself saw during a batch of copies: empty `errors` when it saw nothing wrong. */
+export interface DeviceReport {
+  errors: string[];
+  details?: Record<string, unknown>;
+}
+
+/** The ops table a device driver implements. */
+export interface DriverOps {
+  readonly name: string;
+  /** Address bits the device can put on the bus (its DMA mask), if fewer than 64. */
+  readonly dmaAddressBits?: number;
+  probe(device: VfioDevice): boolean;
+  /** Brings the device up, its interrupts enabled; returns its limits. */
+  init(device: VfioDevice, dma: DmaContext): Promise<DriverLimits>;
+  remove(): Promise<void>;
+  /** Queues `count` copies of [src, src + size) to [dst, dst + size); returns at once; raises no interrupt. */
+  memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
+  /** Resolves when every copy started is complete or failed, or at `deadline` (epoch ms); recovers the device after a failure. */
+  memcpyWait(deadline: number): Promise<DeviceReport>;
+  /** Makes the device send exactly one message interrupt on limits.msiVector. */
+  sendMsi(): void;
+}
+
+/** What the agent drives (scenario steps memcpy-start, memcpy-wait, send-msi, expect-msi). */
+export interface Driver {
+  readonly name: string;
+  probe(device: VfioDevice): boolean;
+  init(device: VfioDevice, dma?: DmaContext): Promise<void>;
+  remove(): Promise<void>;
+  memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
+  /** Resolves when every copy started is complete; rejects with a DmaError saying what went wrong. `deadlineMs` counts from now. */
+  memcpyWait(deadlineMs: number): Promise<void>;
+  sendMsi(): void;
+  readonly maxMemcpySize: number;
+  readonly maxMemcpyCount: number;
+  readonly msiVector: number;
+  /** MSIs counted since the last call; waits up to `waitMs` for the first if none is pending. Never blocks the event loop. */
+  msiCount(waitMs: number): Promise<number>;
+}
+
+/** A batch of copies that failed; `data` is JSON-safe and says what the device and the IOMMU reported. */
+export class DmaError extends Error {
+  constructor(message: string, readonly data: Record<string, unknown>) {
+    super(message);
+    this.name = 'DmaError';
+  }
+}
+
+interface Batch {
+  src: bigint;
+  dst: bigint;
+  size: number;
+  count: number;
+  unmapped: ('src' | 'dst')[];
+}
+
+const hex = (v: bigint): string => `0x${v.toString(16)}`;
+
+class OpsDriver implements Driver {
+  private device: VfioDevice | undefined;
+  private limits: DriverLimits | undefined;
+  private faults: IommuFaultLog | undefined;
+  private batch: Batch | undefined;
+
+  constructor(private readonly ops: DriverOps) {}
+
+  get name(): string {
+    return this.ops.name;
+  }
+
+  /** On a match the device takes the driver's DMA address width, so buffers mapped before init are within reach. */
+  probe(device: VfioDevice): boolean {
+    if (!this.ops.probe(device)) return false;
+    if (this.ops.dmaAddressBits !== undefined) device.dmaLimit = 1n << BigInt(this.ops.dmaAddressBits);
+    return true;
+  }
+
+  async init(device: VfioDevice, dma: DmaContext = device): Promise<void> {
+    if (this.limits) throw new Error(`${this.name}: already initialised on ${this.device!.bdf}`);
+    if (!this.probe(device)) throw new Error(`${this.name}: does not drive ${device.bdf}`);
+    this.device = device;
+    this.limits = await this.ops.init(device, dma);
+    this.faults = new IommuFaultLog(device.bdf);
+  }
+
+  async remove(): Promise<void> {
+    this.ready('remove');
+    this.faults?.close();
+    this.faults = undefined;
+    this.batch = undefined;
+    this.limits = undefined;
+    await this.ops.remove();
+  }
+
+  memcpyStart(src: bigint, dst: bigint, size: number, count: number): void {
+    const limits = this.ready('memcpyStart');
+    if (this.batch) throw new Error(`${this.name}: a batch of copies is still in flight; memcpyWait first`);
+    if (!Number.isInteger(size) || size < 1 || size > limits.maxMemcpySize) throw new RangeError(`${this.name}: size ${size} is outside 1..${limits.maxMemcpySize}`);
+    if (!Number.isInteger(count) || count < 1 || count > limits.maxMemcpyCount) throw new RangeError(`${this.name}: count ${count} is outside 1..${limits.maxMemcpyCount}`);
+    const device = this.device!;
+    const unmapped: Batch['unmapped'] = [];
+    if (!device.isMapped(src, size)) unmapped.push('src');
+    if (!device.isMapped(dst, size)) unmapped.push('dst');
+    this.faults!.mark();
+    this.ops.memcpyStart(src, dst, size, count);
+    this.batch = { src, dst, size, count, unmapped };
+  }
+
+  async memcpyWait(deadlineMs: number): Promise<void> {
+    this.ready('memcpyWait');
+    const batch = this.batch;
+    if (!batch) throw new Error(`${this.name}: no copies in flight`);
+    try {
+      const report = await this.ops.memcpyWait(Date.now() + deadlineMs);
+      const faults = this.faults!.take();
+      if (!report.errors.length && !batch.unmapped.length && !faults.length) return;
+      const problems = [
+        ...report.errors,
+        ...batch.unmapped.map((which) => `${which} ${hex(which === 'src' ? batch.src : batch.dst)} (+${batch.size}) is not mapped for the device`),
+        ...(faults.length ? [`the IOMMU logged ${faults.length} DMA fault(s)`] : []),
+      ];
+      throw new DmaError(`${this.name} ${this.device!.bdf}: ${batch.count} cop${batch.count === 1 ? 'y' : 'ies'} of ${batch.size} bytes ${hex(batch.src)} -> ${hex(batch.dst)} failed: ${problems.join('; ')}`, {
+        driver: this.name,
+        bdf: this.device!.bdf,
+        src: hex(batch.src),
+        dst: hex(batch.dst),
+        size: batch.size,
+        count: batch.count,
+        deviceErrors: report.errors,
+        ...(report.details ? { device: report.details } : {}),
+        unmapped: batch.unmapped,
+        iommuFaults: faults.map((f: IommuFault) => ({ access: f.access, address: hex(f.address), reason: f.reason })),
+      });
+    } finally {
+      this.batch = undefined;
+    }
+  }
+
+  sendMsi(): void {
+    this.ready('sendMsi');
+    this.ops.sendMsi();
+  }
+
+  msiCount(waitMs: number): Promise<number> {
+    const limits = this.ready('msiCount');
+    return this.device!.vector(limits.msiVector).wait(waitMs);
+  }
+
+  get maxMemcpySize(): number {
+    return this.ready('maxMemcpySize').maxMemcpySize;
+  }
+
+  get maxMemcpyCount(): number {
+    return this.ready('maxMemcpyCount').maxMemcpyCount;
+  }
+
+  get msiVector(): number {
+    return this.ready('msiVector').msiVector;
+  }
+
+  private ready(what: string): DriverLimits {
+    if (!this.limits) throw new Error(`${this.name}: ${what} before init`);
+    return this.limits;
+  }
+}
+
+/** Every driver there is, by name. */
+export const DRIVERS: Record<string, () => DriverOps> = {
+  igb: () => new IgbOps(),
+  edu: () => new EduOps(),
+};
+
+/** A fresh driver of that name (not yet probed). */
+export function driverByName(name: string): Driver {
+  const make = DRIVERS[name];
+  if (!make) throw new Error(`no driver "${name}" (there are: ${Object.keys(DRIVERS).join(', ')})`);
+  return new OpsDriver(make());
+}
+
+/** Probes the device against every driver; the first that claims it, or undefined. */
+export function probeDriver(device: VfioDevice): Driver | undefined {
+  for (const name of Object.keys(DRIVERS)) {
+    const driver = driverByName(name);
+    if (driver.probe(device)) return driver;
+  }
+  return undefined;
+}
+
+/**
+ * One copy of any size, split into maxMemcpySize pieces, each started and
+ * waited for in turn (the selftests' vfio_pci_driver_memcpy).
+ */
+export async function memcpy(driver: Driver, src: bigint, dst: bigint, size: number, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (let offset = 0; offset < size; offset += driver.maxMemcpySize) {
+    const chunk = Math.min(driver.maxMemcpySize, size - offset);
+    driver.memcpyStart(src + BigInt(offset), dst + BigInt(offset), chunk, 1);
+    await driver.memcpyWait(Math.max(0, until - Date.now()));
+  }
+}

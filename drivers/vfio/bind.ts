@@ -1,0 +1,149 @@
+// Handing PCI functions to vfio-pci and back, and creating SR-IOV VFs.
+// Every exported function writes to sysfs, so each one first asks
+// agents/safety.ts: on a machine not marked disposable they refuse before
+// touching anything (taking a NIC or disk from its driver can end the
+// session of whoever uses the machine).
+
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { assertDisposable } from '../../agents/safety.js';
+import { isOpenHere } from './device.js';
+import {
+  PCI_DRIVERS,
+  VFIO_PCI,
+  currentDriver,
+  deviceDir,
+  driverUsers,
+  groupViability,
+  iommuGroupOf,
+  readText,
+  sriovState,
+} from './sysfs.js';
+
+/** Where the driver a device had before bindToVfio is remembered (tmpfs: a reboot forgets bindings too). */
+const STATE_DIR = '/run/lustress/vfio-bind';
+const VFIO_SRIOV_PARAM = '/sys/module/vfio_pci/parameters/enable_sriov';
+/** The kernel probes synchronously, but udev-less guests and slow hosts get a little slack. */
+const SETTLE_MS = 5000;
+
+export interface Disposable {
+  /** The machine may be rebound (see agents/safety.ts); false refuses. */
+  disposable: boolean;
+}
+
+export interface BindOptions extends Disposable {
+  /** Take the device even though its driver is in use (an interface up, a disk mounted). */
+  force?: boolean;
+}
+
+export interface Bound {
+  bdf: string;
+  group: number;
+  /** The driver it had before; undefined if it had none or already had vfio-pci. */
+  previousDriver?: string;
+}
+
+function write(path: string, value: string, bdf: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`${bdf}: writing "${value.trim()}" to ${path} failed: ${err.code ?? err.message}`), {
+      data: { bdf, path, code: err.code },
+    });
+  }
+}
+
+async function waitUntil(what: string, bdf: string, ok: () => boolean): Promise<void> {
+  const until = Date.now() + SETTLE_MS;
+  while (!ok()) {
+    if (Date.now() > until) throw new Error(`${bdf}: ${what} did not happen within ${SETTLE_MS} ms`);
+    await sleep(10);
+  }
+}
+
+/**
+ * Unbinds the device from its driver and binds it to vfio-pci through
+ * driver_override, remembering the driver it had. Refuses a device whose
+ * driver is in use unless forced, and a device whose IOMMU group VFIO would
+ * not accept.
+ */
+export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound> {
+  assertDisposable(opts.disposable, `bind ${bdf} to vfio-pci (taking it from its driver)`);
+  if (!existsSync(deviceDir(bdf))) throw new Error(`${bdf}: no such PCI function`);
+  const driver = currentDriver(bdf);
+  const group = iommuGroupOf(bdf);
+  if (driver === VFIO_PCI) return { bdf, group };
+  if (!existsSync(join(PCI_DRIVERS, VFIO_PCI))) throw new Error(`${bdf}: the vfio-pci driver is not loaded`);
+  if (driver) {
+    const users = driverUsers(bdf);
+    if (users.length && !opts.force) {
+      throw Object.assign(new Error(`${bdf}: its driver ${driver} is in use (${users.join('; ')}); pass force to take it anyway`), {
+        data: { bdf, driver, users },
+      });
+    }
+  }
+  mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(join(STATE_DIR, bdf), driver ?? '');
+  write(join(deviceDir(bdf), 'driver_override'), VFIO_PCI, bdf);
+  if (driver) write(join(deviceDir(bdf), 'driver', 'unbind'), bdf, bdf);
+  write('/sys/bus/pci/drivers_probe', bdf, bdf);
+  await waitUntil('binding to vfio-pci', bdf, () => currentDriver(bdf) === VFIO_PCI);
+  await waitUntil(`/dev/vfio/${group} appearing`, bdf, () => existsSync(`/dev/vfio/${group}`) || existsSync(`/dev/vfio/noiommu-${group}`));
+  const viability = groupViability(group);
+  if (!viability.viable) {
+    throw Object.assign(new Error(`${bdf}: IOMMU group ${group} is not viable: ${viability.blockers.join(', ')} must be bound to vfio-pci or unbound too`), {
+      data: { bdf, ...viability },
+    });
+  }
+  return { bdf, group, ...(driver ? { previousDriver: driver } : {}) };
+}
+
+/**
+ * Gives a device bound by bindToVfio back to the driver it had (or leaves it
+ * unbound if it had none). A device lustress did not bind is probed afresh.
+ */
+export async function restoreDriver(bdf: string, opts: Disposable): Promise<string | undefined> {
+  assertDisposable(opts.disposable, `give ${bdf} back to its driver`);
+  // vfio-pci's remove waits for the device to be released: from this process that wait would never end.
+  if (isOpenHere(bdf)) throw new Error(`${bdf} is still open in this process; close it before giving it back to its driver`);
+  const stateFile = join(STATE_DIR, bdf);
+  const remembered = readText(stateFile);
+  write(join(deviceDir(bdf), 'driver_override'), '\n', bdf);
+  if (currentDriver(bdf)) write(join(deviceDir(bdf), 'driver', 'unbind'), bdf, bdf);
+  if (remembered) write(join(PCI_DRIVERS, remembered, 'bind'), bdf, bdf);
+  else if (remembered === undefined) write('/sys/bus/pci/drivers_probe', bdf, bdf);
+  if (remembered) await waitUntil(`binding back to ${remembered}`, bdf, () => currentDriver(bdf) === remembered);
+  rmSync(stateFile, { force: true });
+  return currentDriver(bdf);
+}
+
+/**
+ * Creates `numVfs` VFs on a PF and binds them all to vfio-pci; returns their
+ * BDFs. Driver autoprobe is switched off first so no host VF driver grabs
+ * them; with the PF itself on vfio-pci, vfio-pci's enable_sriov is turned on
+ * (the kernel then requires the PF's VF token to open a VF).
+ */
+export async function enableSriov(pfBdf: string, numVfs: number, opts: Disposable): Promise<string[]> {
+  assertDisposable(opts.disposable, `create ${numVfs} SR-IOV VFs on ${pfBdf}`);
+  const state = sriovState(pfBdf);
+  if (!state) throw new Error(`${pfBdf}: not an SR-IOV physical function (no sriov_totalvfs)`);
+  if (numVfs < 1 || numVfs > state.totalVfs) throw new Error(`${pfBdf}: can create 1 to ${state.totalVfs} VFs, not ${numVfs}`);
+  if (currentDriver(pfBdf) === VFIO_PCI && readText(VFIO_SRIOV_PARAM) !== 'Y') write(VFIO_SRIOV_PARAM, '1', pfBdf);
+  write(join(deviceDir(pfBdf), 'sriov_drivers_autoprobe'), '0', pfBdf);
+  if (state.numVfs !== 0 && state.numVfs !== numVfs) write(join(deviceDir(pfBdf), 'sriov_numvfs'), '0', pfBdf);
+  if (state.numVfs !== numVfs) write(join(deviceDir(pfBdf), 'sriov_numvfs'), String(numVfs), pfBdf);
+  await waitUntil(`${numVfs} VFs appearing`, pfBdf, () => sriovState(pfBdf)?.vfs.length === numVfs);
+  const vfs = sriovState(pfBdf)!.vfs;
+  for (const vf of vfs) await bindToVfio(vf, opts);
+  return vfs;
+}
+
+/** Removes every VF of a PF (their vfio-pci bindings go with them). */
+export async function disableSriov(pfBdf: string, opts: Disposable): Promise<void> {
+  assertDisposable(opts.disposable, `remove the SR-IOV VFs of ${pfBdf}`);
+  for (const vf of sriovState(pfBdf)?.vfs ?? []) rmSync(join(STATE_DIR, vf), { force: true });
+  write(join(deviceDir(pfBdf), 'sriov_numvfs'), '0', pfBdf);
+  await waitUntil('the VFs going away', pfBdf, () => (sriovState(pfBdf)?.numVfs ?? 0) === 0);
+}

@@ -1,0 +1,201 @@
+// The system calls VFIO needs, bound through koffi to glibc. Each wrapper
+// throws a SysError that names the call (the ioctl by its uAPI name), errno
+// and, where there is one, the device's BDF. Pointers are bigints (koffi 3);
+// Buffers passed as `void *` are handed to the kernel in place, so an ioctl
+// that writes its argument writes into the Buffer.
+
+import koffi from 'koffi';
+import { IOCTL, type IoctlName } from './uapi.js';
+
+const libc = koffi.load('libc.so.6');
+
+const native = {
+  open: libc.func('int open(const char *path, int flags, ...)'),
+  close: libc.func('int close(int fd)'),
+  ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
+  mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
+  munmap: libc.func('int munmap(void *addr, size_t length)'),
+  madvise: libc.func('int madvise(void *addr, size_t length, int advice)'),
+  pread: libc.func('long pread(int fd, void *buf, size_t count, int64_t offset)'),
+  pwrite: libc.func('long pwrite(int fd, const void *buf, size_t count, int64_t offset)'),
+  read: libc.func('long read(int fd, void *buf, size_t count)'),
+  eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
+  poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)'),
+  memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
+  ftruncate: libc.func('int ftruncate(int fd, int64_t length)'),
+  lseek: libc.func('int64_t lseek(int fd, int64_t offset, int whence)'),
+  dup: libc.func('int dup(int fd)'),
+};
+
+export const O_RDONLY = 0o0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_NONBLOCK = 0o4000;
+export const O_CLOEXEC = 0o2000000;
+export const PROT_NONE = 0;
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+export const MAP_SHARED = 0x01;
+export const MAP_PRIVATE = 0x02;
+export const MAP_FIXED = 0x10;
+export const MAP_ANONYMOUS = 0x20;
+export const MAP_NORESERVE = 0x4000;
+export const MADV_HUGEPAGE = 14;
+export const MFD_CLOEXEC = 0x1;
+export const MFD_HUGETLB = 0x4;
+export const EFD_NONBLOCK = 0o4000;
+export const EFD_CLOEXEC = 0o2000000;
+export const POLLIN = 0x1;
+export const SEEK_END = 2;
+
+const ERRNO_NAMES = new Map(Object.entries(koffi.os.errno).map(([name, value]) => [value, name]));
+
+/** A failed system call: which call, which errno, on which device. */
+export class SysError extends Error {
+  readonly code: string;
+  constructor(readonly call: string, readonly errno: number, readonly bdf?: string, detail?: string) {
+    const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
+    super(`${bdf ? `${bdf}: ` : ''}${call} failed: ${code}${detail ? ` (${detail})` : ''}`);
+    this.name = 'SysError';
+    this.code = code;
+  }
+  /** What the agent puts into a structured error (agents/protocol.ts toRpcError reads `data`). */
+  get data(): Record<string, unknown> {
+    return { call: this.call, errno: this.errno, code: this.code, ...(this.bdf ? { bdf: this.bdf } : {}) };
+  }
+}
+
+/** Who a call is made for, for the error message: the device's BDF if any. */
+export interface CallContext {
+  bdf?: string;
+  detail?: string;
+}
+
+function check<T extends number | bigint>(call: string, result: T, ctx: CallContext = {}): T {
+  if (result === -1 || result === -1n) throw new SysError(call, koffi.errno(), ctx.bdf, ctx.detail);
+  return result;
+}
+
+export function open(path: string, flags: number, ctx?: CallContext): number {
+  return check(`open(${path})`, native.open(path, flags | O_CLOEXEC, 'int', 0) as number, ctx);
+}
+
+export function close(fd: number, ctx?: CallContext): void {
+  check('close', native.close(fd) as number, ctx);
+}
+
+export function dup(fd: number, ctx?: CallContext): number {
+  return check('dup', native.dup(fd) as number, ctx);
+}
+
+/**
+ * ioctl with its argument: a Buffer (passed as a pointer, written in place),
+ * a number (passed by value, as VFIO_SET_IOMMU and VFIO_CHECK_EXTENSION want),
+ * or nothing. Returns the ioctl's non-negative result.
+ */
+export function ioctl(fd: number, name: IoctlName, arg?: Buffer | number, ctx?: CallContext): number {
+  const request = IOCTL[name];
+  const result =
+    arg === undefined
+      ? native.ioctl(fd, request, 'unsigned long', 0)
+      : typeof arg === 'number'
+        ? native.ioctl(fd, request, 'unsigned long', arg)
+        : native.ioctl(fd, request, 'void *', arg);
+  return check(name, result as number, ctx);
+}
+
+export function mmap(addr: bigint | null, length: number, prot: number, flags: number, fd: number, offset: bigint | number, ctx?: CallContext): bigint {
+  const p = native.mmap(addr, length, prot, flags, fd, offset) as bigint | null;
+  // MAP_FAILED is (void *)-1, which koffi hands back as 2^64 - 1.
+  if (p === null || p === 0xffffffffffffffffn || p === -1n) throw new SysError('mmap', koffi.errno(), ctx?.bdf, ctx?.detail);
+  return p;
+}
+
+export function munmap(addr: bigint, length: number, ctx?: CallContext): void {
+  check('munmap', native.munmap(addr, length) as number, ctx);
+}
+
+/** Advice only: a kernel without transparent huge pages refuses it and nothing is lost. */
+export function madviseHugepage(addr: bigint, length: number): boolean {
+  return native.madvise(addr, length, MADV_HUGEPAGE) === 0;
+}
+
+export function pread(fd: number, buf: Buffer, offset: bigint | number, ctx?: CallContext): number {
+  return Number(check('pread', native.pread(fd, buf, buf.length, offset) as number, ctx));
+}
+
+export function pwrite(fd: number, buf: Buffer, offset: bigint | number, ctx?: CallContext): number {
+  return Number(check('pwrite', native.pwrite(fd, buf, buf.length, offset) as number, ctx));
+}
+
+/** A non-blocking read: undefined when nothing is there (EAGAIN). */
+export function readNonBlocking(fd: number, buf: Buffer, ctx?: CallContext): number | undefined {
+  const n = Number(native.read(fd, buf, buf.length));
+  if (n >= 0) return n;
+  const errno = koffi.errno();
+  if (errno === koffi.os.errno.EAGAIN) return undefined;
+  throw new SysError('read', errno, ctx?.bdf, ctx?.detail);
+}
+
+export function eventfd(flags = EFD_NONBLOCK | EFD_CLOEXEC, ctx?: CallContext): number {
+  return check('eventfd', native.eventfd(0, flags) as number, ctx);
+}
+
+export function memfdCreate(name: string, flags: number, ctx?: CallContext): number {
+  return check(`memfd_create(${name})`, native.memfdCreate(name, flags) as number, ctx);
+}
+
+export function ftruncate(fd: number, length: number, ctx?: CallContext): void {
+  check('ftruncate', native.ftruncate(fd, length) as number, ctx);
+}
+
+/** Moves to the end of what `fd` refers to and returns that offset (a memfd's size; /dev/kmsg's newest record). */
+export function seekToEnd(fd: number, ctx?: CallContext): number {
+  return Number(check('lseek', native.lseek(fd, 0, SEEK_END) as bigint | number, ctx));
+}
+
+/**
+ * Waits up to `timeoutMs` for `fd` to become readable on one of koffi's
+ * worker threads, so the event loop keeps running. Resolves true when readable.
+ */
+export function pollReadable(fd: number, timeoutMs: number, ctx?: CallContext): Promise<boolean> {
+  const pollfd = Buffer.alloc(8); // struct pollfd { int fd; short events; short revents; }
+  pollfd.writeInt32LE(fd, 0);
+  pollfd.writeInt16LE(POLLIN, 4);
+  return new Promise((resolve, reject) => {
+    native.poll.async(pollfd, 1, Math.max(0, Math.round(timeoutMs)), (err: unknown, n: number) => {
+      if (err) reject(err);
+      // errno lives on the worker thread that ran poll(); EINTR is the only failure a valid fd can see.
+      else if (n < 0) reject(new SysError('poll', koffi.os.errno.EINTR!, ctx?.bdf, ctx?.detail));
+      else resolve(n > 0 && (pollfd.readInt16LE(6) & POLLIN) !== 0);
+    });
+  });
+}
+
+export type Width = 1 | 2 | 4 | 8;
+const WIDTH_TYPE: Record<Width, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint64_t' };
+
+/**
+ * One load of exactly `width` bytes at base + offset: koffi decodes a
+ * primitive with a single C dereference of a pointer of that type
+ * (`*(uint32_t *)p`), the same access the kernel's readl makes.
+ */
+export function peek(base: bigint, offset: number, width: Width): number | bigint {
+  const v = koffi.decode(base, offset, WIDTH_TYPE[width]) as number | bigint;
+  return width === 8 ? BigInt(v) : Number(v);
+}
+
+/** One store of exactly `width` bytes at base + offset (`*(uint32_t *)p = v` in koffi), as writel. */
+export function poke(base: bigint, offset: number, width: Width, value: number | bigint): void {
+  koffi.encode(base, offset, WIDTH_TYPE[width], value);
+}
+
+/** A Uint8Array over native memory at `addr` (no copy). */
+export function view(addr: bigint, length: number): Uint8Array {
+  return new Uint8Array(koffi.view(addr, length));
+}
+
+/** The address of a Buffer's bytes, for uAPI structs that carry a user pointer; keep the Buffer alive across the call. */
+export function addressOf(buf: Buffer): bigint {
+  return koffi.address(buf);
+}

@@ -1,0 +1,162 @@
+// Reading PCI facts from sysfs: functions, drivers, IOMMU groups, SR-IOV.
+// Nothing here writes; binding (which does) lives in bind.ts.
+
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { pciFunctions, type PciFunction } from '../../agents/facts.js';
+
+export const PCI_DEVICES = '/sys/bus/pci/devices';
+export const PCI_DRIVERS = '/sys/bus/pci/drivers';
+export const VFIO_PCI = 'vfio-pci';
+
+const BDF_RE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
+const ID_RE = /^[0-9a-f]{4}:[0-9a-f]{4}$/;
+
+export function deviceDir(bdf: string): string {
+  return join(PCI_DEVICES, bdf);
+}
+
+/** A sysfs or procfs file's text, trimmed; undefined if it cannot be read. */
+export function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+export function readAttr(bdf: string, name: string): string | undefined {
+  return readText(join(deviceDir(bdf), name));
+}
+
+function linkTarget(path: string): string | undefined {
+  try {
+    return basename(readlinkSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+export function currentDriver(bdf: string): string | undefined {
+  return linkTarget(join(deviceDir(bdf), 'driver'));
+}
+
+export function iommuGroupOf(bdf: string): number {
+  const group = linkTarget(join(deviceDir(bdf), 'iommu_group'));
+  if (group === undefined) throw new Error(`${bdf} is in no IOMMU group: is the IOMMU enabled (intel_iommu=on)?`);
+  return Number(group);
+}
+
+export function groupMembers(group: number): string[] {
+  return readdirSync(`/sys/kernel/iommu_groups/${group}/devices`).sort();
+}
+
+export interface PciSelector {
+  bdf?: string;
+  /** "vendor:device" in hex, e.g. "8086:10c9". */
+  id?: string;
+  /** With `id`: the n-th match in BDF order (0 is the first). */
+  index?: number;
+}
+
+/** PCI functions matching a selector, in BDF order; `index` narrows the matches to one. */
+export function findPciFunctions(sel: PciSelector = {}): PciFunction[] {
+  if (sel.bdf !== undefined && !BDF_RE.test(sel.bdf)) throw new Error(`"${sel.bdf}" is not a PCI address like 0000:01:00.0`);
+  if (sel.id !== undefined && !ID_RE.test(sel.id.toLowerCase())) throw new Error(`"${sel.id}" is not a PCI id like 8086:10c9`);
+  const id = sel.id?.toLowerCase();
+  const found = pciFunctions()
+    .filter((f) => (sel.bdf === undefined || f.bdf === sel.bdf) && (id === undefined || `${f.vendor}:${f.device}` === id))
+    .sort((a, b) => a.bdf.localeCompare(b.bdf));
+  if (sel.index === undefined) return found;
+  const one = found[sel.index];
+  return one ? [one] : [];
+}
+
+/** Drivers VFIO accepts next to vfio-pci in a group (vfio_dev_driver_allowed): none, pci-stub, pcieport. */
+const GROUP_FRIENDLY_DRIVERS = new Set([VFIO_PCI, 'pci-stub', 'pcieport']);
+
+export interface GroupViability {
+  group: number;
+  viable: boolean;
+  /** Members bound to a driver VFIO does not accept in the same group, as "bdf (driver)". */
+  blockers: string[];
+}
+
+/** Whether VFIO will let userspace use this group: every member is unbound or bound to a driver it accepts. */
+export function groupViability(group: number): GroupViability {
+  const blockers = groupMembers(group)
+    .map((bdf) => ({ bdf, driver: currentDriver(bdf) }))
+    .filter((m) => m.driver !== undefined && !GROUP_FRIENDLY_DRIVERS.has(m.driver))
+    .map((m) => `${m.bdf} (${m.driver})`);
+  return { group, viable: blockers.length === 0, blockers };
+}
+
+const IFF_UP = 0x1;
+
+/**
+ * Why the device's current driver is in use, if it is: a network interface
+ * that is up, or a block device that is mounted. Empty when taking the
+ * device away from its driver disturbs nobody we can see.
+ */
+export function driverUsers(bdf: string): string[] {
+  const users: string[] = [];
+  const dir = deviceDir(bdf);
+  for (const netdev of listDir(join(dir, 'net'))) {
+    const flags = Number(readText(`/sys/class/net/${netdev}/flags`) ?? '0');
+    if (flags & IFF_UP) users.push(`network interface ${netdev} is up`);
+  }
+  const mounts = readText('/proc/mounts') ?? '';
+  for (const disk of blockDevicesUnder(bdf)) {
+    if (new RegExp(`^/dev/${disk}(p?\\d+)?\\s`, 'm').test(mounts)) users.push(`block device ${disk} is mounted`);
+  }
+  return users;
+}
+
+/** Disks whose sysfs path runs through the device (nvme namespaces, virtio disks, SCSI behind an HBA). */
+function blockDevicesUnder(bdf: string): string[] {
+  return listDir('/sys/block').filter((disk) => {
+    try {
+      return readlinkSync(`/sys/block/${disk}`).includes(`/${bdf}/`);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function listDir(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+
+export interface SriovState {
+  totalVfs: number;
+  numVfs: number;
+  vfs: string[];
+}
+
+export function sriovState(pfBdf: string): SriovState | undefined {
+  const total = readAttr(pfBdf, 'sriov_totalvfs');
+  if (total === undefined) return undefined;
+  const numVfs = Number(readAttr(pfBdf, 'sriov_numvfs') ?? 0);
+  const vfs: string[] = [];
+  for (let i = 0; i < numVfs; i++) {
+    const vf = linkTarget(join(deviceDir(pfBdf), `virtfn${i}`));
+    if (vf) vfs.push(vf);
+  }
+  return { totalVfs: Number(total), numVfs, vfs };
+}
+
+/** The PF of a VF, or undefined for anything that is not a VF. */
+export function physfnOf(bdf: string): string | undefined {
+  return linkTarget(join(deviceDir(bdf), 'physfn'));
+}
+
+/** /dev/vfio/devices/vfioN of a device bound to vfio-pci, when the kernel has the VFIO cdev. */
+export function vfioCdevOf(bdf: string): string | undefined {
+  const name = listDir(join(deviceDir(bdf), 'vfio-dev')).find((n) => n.startsWith('vfio'));
+  return name && existsSync(`/dev/vfio/devices/${name}`) ? `/dev/vfio/devices/${name}` : undefined;
+}

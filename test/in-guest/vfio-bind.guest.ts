@@ -1,0 +1,53 @@
+// Binding: finding functions, the disposable gate, refusing a driver in use
+// unless forced, group viability, and giving the device back to its driver
+// (igb's host driver, built into the live-update kernel).
+//   node vfio-bind.guest.js
+
+import t from 'tap';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ERR, RpcError } from '../../agents/protocol.js';
+import { bindToVfio, findPciFunctions, groupViability, iommuGroupOf, restoreDriver } from '../../drivers/vfio/index.js';
+import { currentDriver } from '../../drivers/vfio/sysfs.js';
+import { DISPOSABLE, EDU_ID, IGB_ID, bdfOf, untimed } from './vfio-fixture.js';
+
+const igb = bdfOf(IGB_ID);
+const netdevs = () => readdirSync(`/sys/bus/pci/devices/${igb}/net`);
+untimed(t);
+
+t.test('finding PCI functions', (t) => {
+  t.same(findPciFunctions({ id: IGB_ID }).map((f) => f.bdf), [igb], 'by vendor:device');
+  t.same(findPciFunctions({ id: IGB_ID.toUpperCase(), index: 0 }).map((f) => f.bdf), [igb], 'by id and index, case-insensitive');
+  t.same(findPciFunctions({ id: IGB_ID, index: 1 }), [], 'index past the matches finds nothing');
+  t.equal(findPciFunctions({ bdf: bdfOf(EDU_ID) })[0]?.device, '11e8', 'by BDF');
+  t.throws(() => findPciFunctions({ bdf: '1:0.0' }), /not a PCI address/, 'a malformed BDF is refused');
+  t.end();
+});
+
+t.test('a machine not marked disposable is refused before anything changes', async (t) => {
+  const before = currentDriver(igb);
+  const error = await bindToVfio(igb, { disposable: false }).catch((e: unknown) => e);
+  t.type(error, RpcError);
+  t.equal((error as RpcError).code, ERR.refused, 'refused, with the protocol code for it');
+  t.equal(currentDriver(igb), before, 'the driver did not change');
+});
+
+t.test('a driver in use is kept unless forced; restore gives it back', async (t) => {
+  t.equal(currentDriver(igb), 'igb', 'igb starts on its host driver');
+  const [netdev] = netdevs();
+  t.ok(netdev, `it has a network interface (${netdev})`);
+  const flagsFile = `/sys/class/net/${netdev}/flags`;
+  writeFileSync(flagsFile, `0x${(Number(readFileSync(flagsFile, 'utf8')) | 1).toString(16)}`); // IFF_UP
+  const refused = await bindToVfio(igb, { disposable: DISPOSABLE }).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  t.match(refused?.message, new RegExp(`in use \\(network interface ${netdev} is up\\)`), 'refused: the interface is up');
+  t.equal(currentDriver(igb), 'igb', 'still on igb');
+  const bound = await bindToVfio(igb, { disposable: DISPOSABLE, force: true });
+  t.equal(bound.previousDriver, 'igb', 'forced: taken from igb');
+  t.equal(currentDriver(igb), 'vfio-pci', 'now on vfio-pci');
+  t.same(groupViability(iommuGroupOf(igb)), { group: iommuGroupOf(igb), viable: true, blockers: [] }, 'its IOMMU group is viable');
+  t.same(await bindToVfio(igb, { disposable: DISPOSABLE }), { bdf: igb, group: iommuGroupOf(igb) }, 'binding again is a no-op');
+  t.equal(await restoreDriver(igb, { disposable: DISPOSABLE }), 'igb', 'restored to igb');
+  t.equal(netdevs().length, 1, 'the network interface is back');
+});

@@ -1,0 +1,142 @@
+// The parts of the VFIO core that need no device: the IOVA allocator, the
+// struct layouts' encoding, capability chains, errors, and the safety gate
+// in front of every sysfs write (on this machine they must all refuse).
+
+import t from 'tap';
+import fc from 'fast-check';
+import { ERR, RpcError } from '../../agents/protocol.js';
+import { capabilityChain } from '../../drivers/vfio/caps.js';
+import { DmaBuffer, IovaAllocator, SysError, barAlignment, bindToVfio, disableSriov, enableSriov, mappableAreas, restoreDriver, type RegionInfo } from '../../drivers/vfio/index.js';
+import { open, O_RDWR } from '../../drivers/vfio/libc.js';
+import { Struct } from '../../drivers/vfio/struct.js';
+import { STRUCTS } from '../../drivers/vfio/uapi.js';
+
+const MiB = 1n << 20n;
+
+t.test('IOVA allocator', async (t) => {
+  const ranges = [
+    { start: 0n, last: 0xfedfffffn },
+    { start: 0xfef00000n, last: (1n << 48n) - 1n },
+  ];
+  await t.test('aligns, skips page 0, reuses what is released, honours a limit', async (t) => {
+    const a = new IovaAllocator();
+    const first = a.allocate(4096n, ranges);
+    t.equal(first, 4096n, 'the first page is never handed out');
+    const big = a.allocate(4n * MiB, ranges);
+    t.equal(big % (2n * MiB), 0n, 'large allocations are 2 MiB aligned');
+    const odd = a.allocate(5000n, ranges);
+    t.equal(odd % 8192n, 0n, '5000 bytes round to two pages, aligned to 8 KiB');
+    t.equal(a.allocatedBytes, 4096n + 4n * MiB + 8192n, 'allocated bytes add up');
+    a.release(big);
+    t.equal(a.allocate(2n * MiB, ranges), big, 'a released range is reused first-fit');
+    t.throws(() => a.release(123n), /was not allocated/, 'releasing an unknown IOVA is an error');
+    const limited = new IovaAllocator();
+    limited.allocate(128n * MiB, ranges, { limit: 256n * MiB });
+    t.ok(limited.allocate(64n * MiB, ranges, { limit: 256n * MiB }) + 64n * MiB <= 256n * MiB, 'stays below the limit');
+    t.throws(() => limited.allocate(128n * MiB, ranges, { limit: 256n * MiB }), /below 0x10000000/, 'says when the limit is exhausted');
+  });
+  await t.test('never overlaps, never leaves the ranges (property)', async (t) => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 1 << 22 }), fc.boolean()), { maxLength: 60 }), (ops) => {
+        const a = new IovaAllocator();
+        const live = new Map<bigint, bigint>();
+        for (const [size, release] of ops) {
+          if (release && live.size) {
+            const [iova] = live.keys();
+            a.release(iova!);
+            live.delete(iova!);
+            continue;
+          }
+          const iova = a.allocate(BigInt(size), ranges, { limit: 1n << 30n });
+          const end = iova + ((BigInt(size) + 4095n) / 4096n) * 4096n;
+          if (iova < 4096n || end > 1n << 30n) return false;
+          if (!ranges.some((r) => iova >= r.start && end - 1n <= r.last)) return false;
+          for (const [s, e] of live) if (iova < e && s < end) return false;
+          live.set(iova, end);
+        }
+        return true;
+      }),
+    );
+    t.pass('random allocations and releases stayed disjoint and in range');
+  });
+});
+
+t.test('struct layouts encode little-endian at their offsets', async (t) => {
+  const S = new Struct('demo', { a: 'u8', b: 'u32', c: 'u16', d: 'u64', e: 's32' });
+  t.same(S.offsets, { a: 0, b: 4, c: 8, d: 16, e: 24 }, 'natural alignment');
+  t.equal(S.size, 32, 'size rounds up to the largest alignment');
+  const buf = S.alloc({ b: 0x01020304, d: 0x1122334455667788n, e: -2 }, 8);
+  t.equal(buf.length, 40, 'extra room for a flexible array');
+  t.same([...buf.subarray(4, 8)], [4, 3, 2, 1], 'u32 little-endian');
+  t.same(S.read(buf), { a: 0, b: 0x01020304, c: 0, d: 0x1122334455667788n, e: -2 }, 'reads back');
+  t.equal(STRUCTS.vfio_region_info.size, 32, 'vfio_region_info is 32 bytes');
+});
+
+t.test('capability chains', async (t) => {
+  const info = Buffer.alloc(64);
+  const H = STRUCTS.vfio_info_cap_header;
+  H.write(info, { id: 1, version: 1, next: 48 }, 32);
+  H.write(info, { id: 3, version: 1, next: 0 }, 48);
+  t.same(capabilityChain(info, 32, 32), [{ id: 1, version: 1, offset: 32 }, { id: 3, version: 1, offset: 48 }], 'followed in order');
+  H.write(info, { id: 3, version: 1, next: 32 }, 48);
+  t.throws(() => capabilityChain(info, 32, 32), /loops/, 'a loop is an error, not a hang');
+  t.throws(() => capabilityChain(info, 60, 32), /outside/, 'a header past the end is an error');
+  t.throws(() => capabilityChain(info, 8, 32), /outside/, 'a header inside the fixed part is an error');
+});
+
+t.test('BAR mapping geometry', async (t) => {
+  t.equal(barAlignment(128 * 1024), 4096, 'a 128 KiB BAR: 4 KiB');
+  t.equal(barAlignment(16 * 2 ** 20), 2 ** 21, 'a 16 MiB BAR: 2 MiB');
+  t.equal(barAlignment(64 * 2 ** 30), 2 ** 30, 'a 64 GiB BAR: 1 GiB');
+  const region = { size: 2 ** 30, sparseAreas: [{ offset: 0, size: 3 * 2 ** 28 }] } as RegionInfo;
+  t.same(mappableAreas(region), [{ offset: 0, size: 3 * 2 ** 28 }], 'sparse areas, as nvgrace-gpu reports its memory BAR');
+  t.same(mappableAreas({ size: 4096 } as RegionInfo), [{ offset: 0, size: 4096 }], 'no sparse capability: all of it');
+});
+
+t.test('failures carry the call, errno and device', async (t) => {
+  const error = (() => {
+    try {
+      open('/dev/vfio/no-such-group', O_RDWR, { bdf: '0000:01:00.0' });
+    } catch (e) {
+      return e;
+    }
+    return undefined;
+  })() as SysError;
+  t.type(error, SysError);
+  t.equal(error.code, 'ENOENT');
+  t.equal(error.errno, 2);
+  t.equal(error.bdf, '0000:01:00.0');
+  t.match(error.message, /^0000:01:00\.0: open\(\/dev\/vfio\/no-such-group\) failed: ENOENT/);
+  t.same(error.data, { call: 'open(/dev/vfio/no-such-group)', errno: 2, code: 'ENOENT', bdf: '0000:01:00.0' }, 'data for the agent');
+});
+
+t.test('DMA buffers are memfds mapped shared, re-wrappable from their fd', async (t) => {
+  const a = DmaBuffer.create(5000, { name: 'unit' });
+  t.equal(a.size, 8192, 'rounded up to pages');
+  a.bytes.fill(7, 0, 100);
+  const b = DmaBuffer.fromFd(Number((await import('node:fs')).openSync(`/proc/self/fd/${a.fd}`, 'r+')));
+  t.equal(b.size, 8192, 'the size comes from the memfd');
+  t.equal(b.bytes[99], 7, 'the same memory through the second mapping');
+  b.bytes[100] = 9;
+  t.equal(a.bytes[100], 9, 'and back');
+  b.close();
+  a.close();
+  a.close();
+  t.pass('closing twice is harmless');
+});
+
+t.test('every sysfs writer refuses on a machine not marked disposable', async (t) => {
+  const refused = async (what: string, p: Promise<unknown>) => {
+    const e = await p.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    t.type(e, RpcError, `${what} throws`);
+    t.equal((e as RpcError).code, ERR.refused, `${what} is refused for safety`);
+  };
+  // A BDF that exists nowhere: even so, the gate must come before any lookup.
+  await refused('bindToVfio', bindToVfio('0000:ff:1f.7', { disposable: false, force: true }));
+  await refused('restoreDriver', restoreDriver('0000:ff:1f.7', { disposable: false }));
+  await refused('enableSriov', enableSriov('0000:ff:1f.7', 1, { disposable: false }));
+  await refused('disableSriov', disableSriov('0000:ff:1f.7', { disposable: false }));
+});
