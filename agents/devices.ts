@@ -1,0 +1,206 @@
+// The device steps: bind a PCI function to vfio-pci and start its lustress
+// driver, map buffers for its DMA, copy, wait, and count its MSIs. At the end
+// of an iteration the device goes back to the driver it had.
+
+import { randomUUID } from 'node:crypto';
+import { DmaError, driverByName, type Driver } from '../drivers/driver.js';
+import { bindToVfio, enableSriov, disableSriov, findPciFunctions, openVfioDevice, restoreDriver, sriovState, type IommuMode, type VfioDevice } from '../drivers/vfio/index.js';
+import { DmaStream } from './dma-stream.js';
+import { ERR, RpcError } from './protocol.js';
+import type { AgentState, BufferParam, DeviceHandle, PreservableFd } from './state.js';
+
+export interface DeviceParam {
+  name: string;
+  bdf?: string;
+  id?: string;
+  index?: number;
+  vf?: number;
+  driver: string;
+  iommu: IommuMode;
+  force: boolean;
+}
+
+class BoundDevice implements DeviceHandle {
+  readonly iovas = new Map<string, bigint>();
+  stream?: DmaStream;
+  /** When the last send-msi asked the device for its interrupts (performance.now()). */
+  msiRequestedAt?: number;
+
+  constructor(
+    readonly vfio: VfioDevice,
+    readonly driver: Driver,
+    private readonly disposable: boolean,
+    /** The PF kept open to hold the VF token, and whose VFs this binding created. */
+    private readonly pf?: VfioDevice,
+  ) {}
+
+  preservableFds(): PreservableFd[] {
+    return [{ kind: 'vfio-device', fd: this.vfio.fd }];
+  }
+
+  /** Stops the DMA (the driver resets the device), unmaps, closes, and gives the function back to its driver. */
+  async release(): Promise<void> {
+    this.stream?.stop();
+    await this.driver.remove().catch(() => {});
+    for (const iova of this.iovas.values()) this.vfio.unmapDma(iova);
+    this.vfio.close();
+    await restoreDriver(this.vfio.bdf, { disposable: this.disposable });
+    if (this.pf) {
+      const pf = this.pf.bdf;
+      this.pf.close();
+      await disableSriov(pf, { disposable: this.disposable });
+      await restoreDriver(pf, { disposable: this.disposable });
+    }
+  }
+}
+
+function device(state: AgentState, name: string): BoundDevice {
+  const d = state.devices.get(name);
+  if (!(d instanceof BoundDevice)) throw new RpcError(ERR.failed, `device ${name} is not bound in this boot`, { device: name });
+  return d;
+}
+
+function selectFunction(p: DeviceParam): string {
+  const found = findPciFunctions({ ...(p.bdf ? { bdf: p.bdf } : {}), ...(p.id ? { id: p.id, index: p.index ?? 0 } : {}) });
+  if (found.length !== 1) {
+    const all = p.id ? findPciFunctions({ id: p.id }).map((f) => f.bdf) : [];
+    const what = p.bdf ?? `${p.id} #${p.index ?? 0}`;
+    throw new RpcError(ERR.failed, `no PCI function ${what}${p.id ? ` (functions with that id: ${all.join(', ') || 'none'})` : ''}`, { device: p.name });
+  }
+  return found[0]!.bdf;
+}
+
+export async function bind(state: AgentState, p: { device: DeviceParam }, disposable: boolean): Promise<Record<string, unknown>> {
+  const d = p.device;
+  if (state.devices.has(d.name)) throw new RpcError(ERR.failed, `device ${d.name} is already bound in this boot`);
+  const selected = selectFunction(d);
+  let bdf = selected;
+  let pf: VfioDevice | undefined;
+  let vfToken: string | undefined;
+  if (d.vf !== undefined) {
+    // The VF's PF goes to vfio-pci too, and holds the token the kernel asks of whoever opens its VFs.
+    await bindToVfio(selected, { disposable, force: d.force });
+    const vfs = await enableSriov(selected, d.vf + 1, { disposable });
+    vfToken = randomUUID();
+    pf = openVfioDevice({ bdf: selected, iommu: d.iommu });
+    pf.setVfToken(vfToken);
+    bdf = vfs[d.vf]!;
+  }
+  const bound = await bindToVfio(bdf, { disposable, force: d.force });
+  const vfio = openVfioDevice({ bdf, iommu: d.iommu, ...(vfToken ? { vfToken } : {}) });
+  const driver = driverByName(d.driver);
+  try {
+    await driver.init(vfio);
+  } catch (e) {
+    vfio.close();
+    throw e;
+  }
+  state.devices.set(d.name, new BoundDevice(vfio, driver, disposable, pf));
+  return {
+    bdf,
+    ...(pf ? { pf: pf.bdf, sriov: sriovState(pf.bdf) } : {}),
+    group: bound.group,
+    ...(bound.previousDriver ? { previousDriver: bound.previousDriver } : {}),
+    driver: driver.name,
+    iommu: d.iommu,
+    maxMemcpySize: driver.maxMemcpySize,
+    maxMemcpyCount: driver.maxMemcpyCount,
+    msiVector: driver.msiVector,
+  };
+}
+
+export function map(state: AgentState, p: { device: string; buffers: BufferParam[] }): { iovas: Record<string, string>; mappedBytes: number } {
+  const d = device(state, p.device);
+  const iovas: Record<string, string> = {};
+  for (const b of p.buffers) {
+    let iova = d.iovas.get(b.name);
+    if (iova === undefined) {
+      iova = d.vfio.mapDma(state.buffer(b));
+      d.iovas.set(b.name, iova);
+    }
+    iovas[b.name] = `0x${iova.toString(16)}`;
+  }
+  return { iovas, mappedBytes: d.vfio.mappedBytes() };
+}
+
+/** An IOVA range of `size` bytes nothing is mapped at, within the device's reach. */
+function unmappedIova(d: BoundDevice, size: number): bigint {
+  const ranges = d.vfio.iovaRanges();
+  const limit = d.vfio.dmaLimit;
+  for (const r of [...ranges].reverse()) {
+    const top = limit !== undefined && limit - 1n < r.last ? limit - 1n : r.last;
+    const start = ((top - BigInt(size) + 1n) / 4096n) * 4096n;
+    if (start >= r.start && !d.vfio.isMapped(start, size)) return start;
+  }
+  throw new RpcError(ERR.failed, `${d.vfio.bdf}: no unmapped IOVA range of ${size} bytes within the device's reach`);
+}
+
+export function memcpyStart(
+  state: AgentState,
+  p: { device: string; from: string; to: string; sizeBytes?: number; count: number; unmapped?: 'from' | 'to' },
+): { bytes: number; batches: number; src: string; dst: string } {
+  const d = device(state, p.device);
+  if (d.stream) d.stream.stop();
+  const sizeOf = (name: string) => state.existing(name).size;
+  const size = p.sizeBytes ?? Math.min(sizeOf(p.from), sizeOf(p.to), d.driver.maxMemcpySize);
+  const iova = (side: 'from' | 'to') => {
+    if (p.unmapped === side) return unmappedIova(d, Math.min(size, d.driver.maxMemcpySize));
+    const mapped = d.iovas.get(p[side]);
+    if (mapped === undefined) throw new RpcError(ERR.failed, `buffer ${p[side]} is not mapped for device ${p.device}`);
+    return mapped;
+  };
+  const src = iova('from');
+  const dst = iova('to');
+  try {
+    d.stream = new DmaStream(d.driver, src, dst, size, p.count);
+  } catch (e) {
+    throw new RpcError(ERR.invalidParams, (e as Error).message, { device: p.device });
+  }
+  return { bytes: d.stream.bytes, batches: d.stream.batches, src: `0x${src.toString(16)}`, dst: `0x${dst.toString(16)}` };
+}
+
+export async function memcpyWait(state: AgentState, p: { device: string }, deadline: number): Promise<{ ms: number; batches: number }> {
+  const d = device(state, p.device);
+  if (!d.stream) throw new RpcError(ERR.failed, `nothing was started on device ${p.device} in this boot`);
+  const started = Date.now();
+  const stream = d.stream;
+  try {
+    await stream.wait(Math.max(0, deadline - Date.now()));
+  } catch (e) {
+    if (e instanceof DmaError) throw new RpcError(ERR.failed, e.message, e.data);
+    throw e;
+  } finally {
+    if (d.stream === stream) d.stream = undefined;
+  }
+  return { ms: Date.now() - started, batches: stream.batches };
+}
+
+export function sendMsi(state: AgentState, p: { device: string; count: number }): { sent: number } {
+  const d = device(state, p.device);
+  d.msiRequestedAt = performance.now();
+  for (let i = 0; i < p.count; i++) d.driver.sendMsi();
+  return { sent: p.count };
+}
+
+/** How long after the expected count an extra interrupt still counts against it. */
+const EXTRA_MSI_GRACE_MS = 100;
+
+/**
+ * Counts MSIs until `count` arrived (then a short grace for extras) or the
+ * window closes. firstMs is the latency from the last send-msi to the first
+ * interrupt counted.
+ */
+export async function expectMsi(state: AgentState, p: { device: string; count: number; withinMs: number }): Promise<{ count: number; firstMs?: number }> {
+  const d = device(state, p.device);
+  const started = d.msiRequestedAt ?? performance.now();
+  const until = Date.now() + p.withinMs;
+  let seen = 0;
+  let firstMs: number | undefined;
+  while (Date.now() < until && (seen < p.count || p.count === 0)) {
+    const n = await d.driver.msiCount(Math.max(1, until - Date.now()));
+    if (n && firstMs === undefined) firstMs = performance.now() - started;
+    seen += n;
+  }
+  if (p.count > 0) seen += await d.driver.msiCount(EXTRA_MSI_GRACE_MS);
+  return { count: seen, ...(firstMs !== undefined ? { firstMs } : {}) };
+}
