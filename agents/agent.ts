@@ -8,7 +8,9 @@ import { execCommand } from './exec.js';
 import { fill, verify } from './memory.js';
 import { exec as kexecExec, load as kexecLoad } from './reboot.js';
 import { AgentState } from './state.js';
-import { bind, expectMsi, map, memcpyStart, memcpyWait, sendMsi } from './devices.js';
+import { bind, dmaInFlight, expectMsi, map, memcpyStart, memcpyWait, sendMsi } from './devices.js';
+import { finish, preserve, retrieve } from './luo.js';
+import { probeCapabilities } from './capabilities.js';
 import { RpcPeer, type Handler } from './protocol.js';
 import type { Transport } from './transport.js';
 
@@ -23,8 +25,20 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const state = new AgentState();
   // The peer is created below; notifications sent from methods go through it.
   let peer: RpcPeer | undefined;
+  // Tried once per boot: the answers cannot change until the next kernel.
+  let capabilities: ReturnType<typeof probeCapabilities> | { error: string } | undefined;
+  const hello = () => {
+    if (!capabilities) {
+      try {
+        capabilities = probeCapabilities(state);
+      } catch (e) {
+        capabilities = { error: (e as Error).message };
+      }
+    }
+    return { ...gatherHello(disposable), capabilities };
+  };
   const methods: Record<string, Handler> = {
-    hello: () => gatherHello(disposable),
+    hello,
     ping: () => ({ bootId: bootId(), time: Date.now() }),
     stats: () => ({ rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed }),
     exec: (p, ctx) => execCommand(p, ctx.deadline, disposable),
@@ -34,21 +48,24 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     'memcpy-wait': (p, ctx) => memcpyWait(state, p, ctx.deadline),
     'send-msi': (p) => sendMsi(state, p),
     'expect-msi': (p) => expectMsi(state, p),
+    preserve: (p) => preserve(state, p),
+    retrieve: (p) => retrieve(state, p),
+    finish: (p) => finish(state, p),
     fill: (p) => fill(state, p),
     verify: (p) => verify(state, p),
     'kexec-load': (p) => kexecLoad(p, disposable),
     // Nothing is let go first: devices may still be doing DMA, and LUO needs the session fds open.
-    'kexec-exec': () => kexecExec(disposable, () => log.info('executing the loaded kernel'), (m, p) => peer?.notify(m, p)),
+    'kexec-exec': () => kexecExec(disposable, () => log.info('executing the loaded kernel'), (m, p) => peer?.notify(m, p), { dma: dmaInFlight(state) }),
     release: async () => {
       await state.release();
       return {};
     },
   };
   peer = new RpcPeer((line) => transport.write(line), methods, (garbage) => log.warn({ garbage: garbage.slice(0, 200) }, 'ignored a line that is not JSON-RPC'));
-  const hello = gatherHello(disposable);
-  log.info({ bootId: hello.bootId, release: hello.release, disposable }, 'agent up');
+  const first = hello();
+  log.info({ bootId: first.bootId, release: first.release, disposable, capabilities: first.capabilities }, 'agent up');
   // Announce this boot unasked: across a kexec the orchestrator waits for exactly this.
-  peer.notify('hello', hello);
+  peer.notify('hello', first);
   await transport.run((chunk) => peer.push(chunk));
   log.info('channel closed; agent exits');
 }

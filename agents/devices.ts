@@ -23,8 +23,8 @@ export interface DeviceParam {
 class BoundDevice implements DeviceHandle {
   readonly iovas = new Map<string, bigint>();
   stream?: DmaStream;
-  /** When the last send-msi asked the device for its interrupts (performance.now()). */
-  msiRequestedAt?: number;
+  /** Interrupts already counted by send-msi (waiting for its first), still owed to expect-msi. */
+  msisCounted = 0;
 
   constructor(
     readonly vfio: VfioDevice,
@@ -138,7 +138,7 @@ function unmappedIova(d: BoundDevice, size: number): bigint {
 export function memcpyStart(
   state: AgentState,
   p: { device: string; from: string; to: string; sizeBytes?: number; count: number; unmapped?: 'from' | 'to' },
-): { bytes: number; batches: number; src: string; dst: string } {
+): { plannedBytes: number; batches: number; src: string; dst: string } {
   const d = device(state, p.device);
   if (d.stream) d.stream.stop();
   const sizeOf = (name: string) => state.existing(name).size;
@@ -156,10 +156,10 @@ export function memcpyStart(
   } catch (e) {
     throw new RpcError(ERR.invalidParams, (e as Error).message, { device: p.device });
   }
-  return { bytes: d.stream.bytes, batches: d.stream.batches, src: `0x${src.toString(16)}`, dst: `0x${dst.toString(16)}` };
+  return { plannedBytes: d.stream.plannedBytes, batches: d.stream.batches, src: `0x${src.toString(16)}`, dst: `0x${dst.toString(16)}` };
 }
 
-export async function memcpyWait(state: AgentState, p: { device: string }, deadline: number): Promise<{ ms: number; batches: number }> {
+export async function memcpyWait(state: AgentState, p: { device: string }, deadline: number): Promise<{ ms: number; batches: number; bytes: number }> {
   const d = device(state, p.device);
   if (!d.stream) throw new RpcError(ERR.failed, `nothing was started on device ${p.device} in this boot`);
   const started = Date.now();
@@ -172,35 +172,44 @@ export async function memcpyWait(state: AgentState, p: { device: string }, deadl
   } finally {
     if (d.stream === stream) d.stream = undefined;
   }
-  return { ms: Date.now() - started, batches: stream.batches };
+  return { ms: Date.now() - started, batches: stream.batches, bytes: stream.bytesDone };
 }
 
-export function sendMsi(state: AgentState, p: { device: string; count: number }): { sent: number } {
+/** How long send-msi waits for the first interrupt, to time it; expect-msi judges the count. */
+const FIRST_MSI_WAIT_MS = 1000;
+/** For this long the first interrupt is watched for directly, not through a poll on a worker thread whose wake-up would be timed instead. */
+const MSI_SPIN_MS = 5;
+
+/** Sends `count` MSIs and times the first one's arrival at its eventfd (the sendMsi -> eventfd latency). */
+export async function sendMsi(state: AgentState, p: { device: string; count: number }): Promise<{ sent: number; firstMs?: number }> {
   const d = device(state, p.device);
-  d.msiRequestedAt = performance.now();
+  const started = performance.now();
   for (let i = 0; i < p.count; i++) d.driver.sendMsi();
-  return { sent: p.count };
+  let n = 0;
+  while (!n && performance.now() - started < MSI_SPIN_MS) n = await d.driver.msiCount(0);
+  if (!n) n = await d.driver.msiCount(FIRST_MSI_WAIT_MS);
+  const firstMs = n ? performance.now() - started : undefined;
+  d.msisCounted += n;
+  return { sent: p.count, ...(firstMs !== undefined ? { firstMs } : {}) };
 }
 
 /** How long after the expected count an extra interrupt still counts against it. */
 const EXTRA_MSI_GRACE_MS = 100;
 
-/**
- * Counts MSIs until `count` arrived (then a short grace for extras) or the
- * window closes. firstMs is the latency from the last send-msi to the first
- * interrupt counted.
- */
-export async function expectMsi(state: AgentState, p: { device: string; count: number; withinMs: number }): Promise<{ count: number; firstMs?: number }> {
+/** Counts MSIs (with those send-msi already counted) until `count` arrived, then a short grace for extras, or until the window closes. */
+export async function expectMsi(state: AgentState, p: { device: string; count: number; withinMs: number }): Promise<{ count: number }> {
   const d = device(state, p.device);
-  const started = d.msiRequestedAt ?? performance.now();
   const until = Date.now() + p.withinMs;
-  let seen = 0;
-  let firstMs: number | undefined;
-  while (Date.now() < until && (seen < p.count || p.count === 0)) {
-    const n = await d.driver.msiCount(Math.max(1, until - Date.now()));
-    if (n && firstMs === undefined) firstMs = performance.now() - started;
-    seen += n;
-  }
+  let seen = d.msisCounted;
+  d.msisCounted = 0;
+  while (Date.now() < until && (seen < p.count || p.count === 0)) seen += await d.driver.msiCount(Math.max(1, until - Date.now()));
   if (p.count > 0) seen += await d.driver.msiCount(EXTRA_MSI_GRACE_MS);
-  return { count: seen, ...(firstMs !== undefined ? { firstMs } : {}) };
+  return { count: seen };
+}
+
+/** The copies still running, for the kexec-exec answer: the exec happens while they do. */
+export function dmaInFlight(state: AgentState): { device: string; bytesDone: number; batches: number }[] {
+  return [...state.devices.entries()]
+    .filter((e): e is [string, BoundDevice] => e[1] instanceof BoundDevice && Boolean(e[1].stream?.running))
+    .map(([name, d]) => ({ device: name, bytesDone: d.stream!.bytesDone, batches: d.stream!.batches }));
 }

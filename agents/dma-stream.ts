@@ -27,19 +27,24 @@ function* batchesOf(size: number, count: number, maxSize: number, maxCopies: num
 }
 
 export class DmaStream {
-  readonly bytes: number;
+  /** What the copy will move in all (size × count). */
+  readonly plannedBytes: number;
+  /** What completed batches moved so far. */
+  bytesDone = 0;
   batches = 0;
+  private current?: Batch;
   private failure?: Error;
   private stopped = false;
+  private settled = false;
   private readonly plan: Generator<Batch>;
   private readonly finished: Promise<void>;
 
   constructor(private readonly driver: Driver, private readonly src: bigint, private readonly dst: bigint, size: number, count: number) {
-    this.bytes = size * count;
+    this.plannedBytes = size * count;
     this.plan = batchesOf(size, count, driver.maxMemcpySize, driver.maxMemcpyCount);
     // The first batch starts now, so the step returns with DMA under way (and a bad argument throws here).
     const started = this.startNext();
-    this.finished = this.run(started);
+    this.finished = this.run(started).finally(() => (this.settled = true));
     this.finished.catch(() => {});
   }
 
@@ -48,6 +53,7 @@ export class DmaStream {
     if (next.done) return false;
     const { offset, length, copies } = next.value;
     this.driver.memcpyStart(this.src + BigInt(offset), this.dst + BigInt(offset), length, copies);
+    this.current = next.value;
     this.batches++;
     return true;
   }
@@ -56,10 +62,14 @@ export class DmaStream {
     for (let inFlight = started; inFlight; inFlight = !this.stopped && this.startNext()) {
       try {
         await this.driver.memcpyWait(BATCH_DEADLINE_MS);
+        this.bytesDone += this.current!.length * this.current!.copies;
       } catch (e) {
         this.failure = e as Error;
         return;
       }
+      // A batch can be done before the wait looks (QEMU copies during the doorbell write); without a
+      // turn of the event loop here the stream would run on microtasks alone and the agent go deaf.
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -80,5 +90,10 @@ export class DmaStream {
   /** Starts no further batch; the one in flight ends when the driver is removed. */
   stop(): void {
     this.stopped = true;
+  }
+
+  /** Started, not stopped, not failed, not finished: the device may be copying right now. */
+  get running(): boolean {
+    return !this.stopped && this.failure === undefined && this.current !== undefined && !this.settled;
   }
 }

@@ -30,6 +30,8 @@ export interface Hello {
   dev: { vfioContainer: boolean; iommufd: boolean; liveupdate: boolean; vfioCdevs: string[] };
   iommuGroups: { group: number; devices: string[] }[];
   pci: PciFunction[];
+  /** What the kernel offers, found by trying (agents/capabilities.ts); absent where the agent could not probe. */
+  capabilities?: Record<string, unknown>;
 }
 
 const read = (path: string): string | undefined => {

@@ -22,8 +22,8 @@ export function load(p: KexecRequest, disposable: boolean): { kernel: string; in
   return { kernel: p.kernel, ...(p.initrd ? { initrd: p.initrd } : {}), cmdline };
 }
 
-/** Answers, then on the next turn of the event loop (after the answer is written) executes the kernel. */
-export function exec(disposable: boolean, log: () => void, notify: (method: string, params: unknown) => void): { instant: number } {
+/** Answers (with what is still running, e.g. DMA), then on the next turn of the event loop, after the answer is written, executes the kernel. */
+export function exec<T>(disposable: boolean, log: () => void, notify: (method: string, params: unknown) => void, inFlight: T): { instant: number; inFlight: T } {
   assertDisposable(disposable, 'kexec');
   if (!kexecLoaded()) throw new RpcError(ERR.failed, 'no kernel is loaded for kexec (kexec-load first)');
   setImmediate(() => {
@@ -34,5 +34,5 @@ export function exec(disposable: boolean, log: () => void, notify: (method: stri
       notify('kexec-failed', { message: (e as Error).message, ...(e instanceof KexecError ? e.data : {}) });
     }
   });
-  return { instant: Date.now() };
+  return { instant: Date.now(), inFlight };
 }

@@ -3,6 +3,7 @@
 // preserved; the orchestrator re-names it after a retrieve.
 
 import { DmaBuffer } from '../drivers/vfio/dma-buffer.js';
+import { LiveUpdate, type LuoSession } from '../kexec/luo.js';
 import { ERR, RpcError } from './protocol.js';
 
 export interface BufferParam {
@@ -29,7 +30,14 @@ export interface DeviceHandle extends Releasable {
 export class AgentState {
   readonly buffers = new Map<string, DmaBuffer>();
   readonly devices = new Map<string, DeviceHandle>();
-  readonly sessions = new Map<string, { close(): void }>();
+  readonly sessions = new Map<string, LuoSession>();
+  private liveUpdate?: LiveUpdate;
+
+  /** /dev/liveupdate, opened once per boot (only one process may hold it). */
+  luo(): LiveUpdate {
+    this.liveUpdate ??= LiveUpdate.open();
+    return this.liveUpdate;
+  }
 
   /** The named buffer, created on first use. */
   buffer(p: BufferParam): DmaBuffer {

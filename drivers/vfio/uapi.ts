@@ -1,13 +1,14 @@
-// What lustress uses of include/uapi/linux/{vfio,iommufd,pci_regs}.h (Linux
-// 7.2): struct layouts, ioctl numbers, flags. Every name here is the C name
+// What lustress uses of include/uapi/linux/{vfio,iommufd,pci_regs,liveupdate}.h
+// (Linux 7.2): struct layouts, ioctl numbers, flags. Every name here is the C name
 // (in the C case where it is a C identifier), so the layout test can print
 // the same name from the real headers and compare.
 
 import { Struct } from './struct.js';
 
-/** _IO(type, nr): VFIO and iommufd encode neither direction nor size in their ioctl numbers. */
-const io = (nr: number): number => (0x3b << 8) | nr; // type ';'
+/** _IO(type, nr): VFIO, iommufd and LUO encode neither direction nor size in their ioctl numbers. */
+const io = (nr: number, type = 0x3b): number => (type << 8) | nr; // VFIO's type is ';'
 const VFIO_BASE = 100;
+const LIVEUPDATE_IOCTL_TYPE = 0xba;
 
 export const IOCTL = {
   VFIO_GET_API_VERSION: io(VFIO_BASE + 0),
@@ -34,6 +35,11 @@ export const IOCTL = {
   IOMMU_IOAS_IOVA_RANGES: io(0x84),
   IOMMU_IOAS_MAP: io(0x85),
   IOMMU_IOAS_UNMAP: io(0x86),
+  LIVEUPDATE_IOCTL_CREATE_SESSION: io(0x00, LIVEUPDATE_IOCTL_TYPE),
+  LIVEUPDATE_IOCTL_RETRIEVE_SESSION: io(0x01, LIVEUPDATE_IOCTL_TYPE),
+  LIVEUPDATE_SESSION_PRESERVE_FD: io(0x40, LIVEUPDATE_IOCTL_TYPE),
+  LIVEUPDATE_SESSION_RETRIEVE_FD: io(0x41, LIVEUPDATE_IOCTL_TYPE),
+  LIVEUPDATE_SESSION_FINISH: io(0x42, LIVEUPDATE_IOCTL_TYPE),
 } as const;
 export type IoctlName = keyof typeof IOCTL;
 
@@ -84,6 +90,11 @@ export const VFIO = {
   IOMMU_IOAS_MAP_FIXED_IOVA: 1 << 0,
   IOMMU_IOAS_MAP_WRITEABLE: 1 << 1,
   IOMMU_IOAS_MAP_READABLE: 1 << 2,
+} as const;
+
+/** From liveupdate.h. */
+export const LIVEUPDATE = {
+  LIVEUPDATE_SESSION_NAME_LENGTH: 64,
 } as const;
 
 /** Config space offsets and bits from pci_regs.h. */
@@ -139,7 +150,13 @@ export const STRUCTS = {
   iommu_ioas_iova_ranges: new Struct('iommu_ioas_iova_ranges', { size: 'u32', ioas_id: 'u32', num_iovas: 'u32', __reserved: 'u32', allowed_iovas: 'u64', out_iova_alignment: 'u64' }),
   iommu_ioas_map: new Struct('iommu_ioas_map', { size: 'u32', flags: 'u32', ioas_id: 'u32', __reserved: 'u32', user_va: 'u64', length: 'u64', iova: 'u64' }),
   iommu_ioas_unmap: new Struct('iommu_ioas_unmap', { size: 'u32', ioas_id: 'u32', iova: 'u64', length: 'u64' }),
+  liveupdate_ioctl_create_session: new Struct('liveupdate_ioctl_create_session', { size: 'u32', fd: 's32', name: { bytes: LIVEUPDATE.LIVEUPDATE_SESSION_NAME_LENGTH } }),
+  liveupdate_ioctl_retrieve_session: new Struct('liveupdate_ioctl_retrieve_session', { size: 'u32', fd: 's32', name: { bytes: LIVEUPDATE.LIVEUPDATE_SESSION_NAME_LENGTH } }),
+  liveupdate_session_preserve_fd: new Struct('liveupdate_session_preserve_fd', { size: 'u32', fd: 's32', token: 'u64' }),
+  liveupdate_session_retrieve_fd: new Struct('liveupdate_session_retrieve_fd', { size: 'u32', fd: 's32', token: 'u64' }),
+  liveupdate_session_finish: new Struct('liveupdate_session_finish', { size: 'u32', reserved: 'u32' }),
 } as const;
 
-/** Which header declares each struct (the layout test takes iommufd.h from the 7.2 tree when the system's is older). */
-export const STRUCT_HEADER = (name: keyof typeof STRUCTS): 'vfio.h' | 'iommufd.h' => (name.startsWith('iommu_') ? 'iommufd.h' : 'vfio.h');
+/** Which header declares each struct (the layout test takes iommufd.h and liveupdate.h from the 7.2 tree; the system's are older). */
+export const STRUCT_HEADER = (name: keyof typeof STRUCTS): 'vfio.h' | 'iommufd.h' | 'liveupdate.h' =>
+  name.startsWith('iommu_') ? 'iommufd.h' : name.startsWith('liveupdate_') ? 'liveupdate.h' : 'vfio.h';

@@ -13,7 +13,7 @@ import { TargetLostError, type Target } from '../targets/target.js';
 import { FAILING_KINDS } from '../targets/console.js';
 import type { Journal } from './journal.js';
 import { combine, type IterationMetrics, type IterationOutcome, type StepOutcome, type TargetOutcome, type Verdict } from './outcome.js';
-import { agentCall, RunState } from './steps.js';
+import { add, agentCall, RunState } from './steps.js';
 
 export interface RunHooks {
   boot(target: string, hello: Hello): void;
@@ -94,8 +94,8 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
 
   const kexecExec = async (step: Step, metrics: IterationMetrics): Promise<Record<string, unknown>> => {
     const sent = Date.now();
-    const ack = call('kexec-exec', {}, EXEC_ACK_MS).then(
-      () => ({ at: Date.now() }),
+    const ack = call<{ inFlight?: { dma?: { bytesDone: number }[] } }>('kexec-exec', {}, EXEC_ACK_MS).then(
+      (r) => ({ at: Date.now(), dmaInFlight: r.inFlight?.dma ?? [] }),
       (e: unknown) => {
         // No answer is normal when the reboot wins the race with the reply; a refusal is not.
         if (e instanceof RpcError && e.code !== ERR.deadline && !e.data.lost) throw e;
@@ -113,7 +113,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
     refused.catch(() => {});
     const next = Promise.race([target.waitForHello(step.timeoutMs, bootId), refused]).then((h) => ({ hello: h, at: Date.now() }));
     next.catch(() => {});
-    let acked: { at: number } | undefined;
+    let acked: { at: number; dmaInFlight: { bytesDone: number }[] } | undefined;
     let newHello: Hello;
     let at: number;
     try {
@@ -125,13 +125,15 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
     }
     const instant = acked?.at ?? sent;
     metrics.blackoutMs = at - instant;
+    // DMA still running at the exec: what it moved up to then counts as this iteration's.
+    for (const d of acked?.dmaInFlight ?? []) add(metrics, 'dmaBytes', d.bytesDone);
     target.rpc.abandon('the machine rebooted');
     state.kexecs++;
     log.info({ target: spec.name, from: bootId, to: newHello.bootId, blackoutMs: metrics.blackoutMs }, 'rebooted');
     bootId = newHello.bootId;
     journal.append({ type: 'boot', at, target: spec.name, bootId, release: newHello.release });
     hooks.boot(spec.name, newHello);
-    return { blackoutMs: metrics.blackoutMs, bootId, release: newHello.release, ...(acked ? {} : { instantApproximate: true }) };
+    return { blackoutMs: metrics.blackoutMs, bootId, release: newHello.release, ...(acked ? { dmaInFlight: acked.dmaInFlight } : { instantApproximate: true }) };
   };
 
   const perform = async (step: Step, metrics: IterationMetrics): Promise<Record<string, unknown>> => {

@@ -81,7 +81,7 @@ const deviceParam = (d: DeviceSpec) => ({
   force: d.force,
 });
 
-const add = (metrics: IterationMetrics, key: 'dmaBytes' | 'verifiedBytes' | 'verifyMs', n: number) => {
+export const add = (metrics: IterationMetrics, key: 'dmaBytes' | 'verifiedBytes' | 'verifyMs', n: number) => {
   metrics[key] = (metrics[key] ?? 0) + n;
 };
 
@@ -103,23 +103,31 @@ export function agentCall(step: Step, state: RunState): AgentCall {
       return {
         method: 'memcpy-start',
         params: { device: step.device, from: step.from, to: step.to, count: step.count, ...(step.sizeBytes ? { sizeBytes: step.sizeBytes } : {}), ...(step.unmapped ? { unmapped: step.unmapped } : {}) },
+        accept: none,
+      };
+    case 'memcpy-wait':
+      return {
+        method: 'memcpy-wait',
+        params: { device: step.device },
         accept: (r: { bytes: number }, m) => {
           add(m, 'dmaBytes', r.bytes);
           return undefined;
         },
       };
-    case 'memcpy-wait':
-      return { method: 'memcpy-wait', params: { device: step.device }, accept: none };
     case 'send-msi':
-      return { method: 'send-msi', params: { device: step.device, count: step.count }, accept: none };
+      return {
+        method: 'send-msi',
+        params: { device: step.device, count: step.count },
+        accept: (r: { firstMs?: number }, m) => {
+          if (r.firstMs !== undefined) m.msiLatencyMs = r.firstMs;
+          return undefined;
+        },
+      };
     case 'expect-msi':
       return {
         method: 'expect-msi',
         params: { device: step.device, count: step.count, withinMs: step.withinMs },
-        accept: (r: { count: number; firstMs?: number }, m) => {
-          if (r.firstMs !== undefined) m.msiLatencyMs = r.firstMs;
-          return r.count === step.count ? undefined : fail(`expected exactly ${step.count} MSI(s) within ${step.withinMs} ms, counted ${r.count}`);
-        },
+        accept: (r: { count: number }) => (r.count === step.count ? undefined : fail(`expected exactly ${step.count} MSI(s) within ${step.withinMs} ms, counted ${r.count}`)),
       };
     case 'preserve':
       return {

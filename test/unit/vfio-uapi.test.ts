@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { IOCTL, PCI, STRUCTS, STRUCT_HEADER, VFIO } from '../../drivers/vfio/uapi.js';
+import { IOCTL, LIVEUPDATE, PCI, STRUCTS, STRUCT_HEADER, VFIO } from '../../drivers/vfio/uapi.js';
 import { cachedLinuxSource, installedUapiHeaders } from './helpers/kernel-headers.js';
 
 const IN_CI = process.env.CI === 'true';
@@ -42,7 +42,7 @@ function program(structs: StructName[], headers: string[], withValues: boolean, 
     }
   }
   if (withValues) {
-    for (const name of [...Object.keys(IOCTL), ...Object.keys(VFIO), ...Object.keys(PCI)]) {
+    for (const name of [...Object.keys(IOCTL), ...Object.keys(VFIO), ...Object.keys(PCI), ...Object.keys(LIVEUPDATE)]) {
       lines.push(`  printf("value ${name} %llu\\n", (unsigned long long)(${name}));`);
     }
   }
@@ -59,7 +59,7 @@ function ours(structs: StructName[], withValues: boolean, missing: Missing = new
     }
   }
   if (withValues) {
-    for (const table of [IOCTL, VFIO, PCI]) for (const [name, value] of Object.entries(table)) out.push(`value ${name} ${value >>> 0}`);
+    for (const table of [IOCTL, VFIO, PCI, LIVEUPDATE]) for (const [name, value] of Object.entries(table)) out.push(`value ${name} ${value >>> 0}`);
   }
   return out;
 }
@@ -91,7 +91,7 @@ async function membersMissing(structs: StructName[], headers: string[]): Promise
   return missing;
 }
 
-t.test('struct layouts, ioctl numbers and constants match the Linux 7.2 uAPI headers', async (t) => {
+t.test('struct layouts, ioctl numbers and constants (VFIO, iommufd, LUO) match the Linux 7.2 uAPI headers', async (t) => {
   const gcc = await execa('gcc', ['--version'], { reject: false });
   if (gcc.exitCode !== 0) return prerequisiteMissing(t, 'no gcc (install gcc, as lustress setup does)');
   const source = cachedLinuxSource();
@@ -99,7 +99,7 @@ t.test('struct layouts, ioctl numbers and constants match the Linux 7.2 uAPI hea
   const include = await installedUapiHeaders(source);
   t.ok(existsSync(join(include, 'linux', 'iommufd.h')), `${source.name} installed linux/iommufd.h`);
   const all = Object.keys(STRUCTS) as StructName[];
-  const printed = await compileAndRun(program(all, ['vfio.h', 'iommufd.h', 'pci_regs.h'], true), include);
+  const printed = await compileAndRun(program(all, ['vfio.h', 'iommufd.h', 'pci_regs.h', 'liveupdate.h'], true), include);
   t.same(ours(all, true), printed, `every layout and value equals ${source.name}'s`);
 });
 

@@ -33,6 +33,8 @@ export function guestCmdline(spec: QemuTargetSpec, kernel: Kernel, paths: Pick<G
     'loglevel=5',
     'panic=-1',
     'random.trust_cpu=on',
+    // 32 MiB of 2 MiB pages, so `backing: hugetlb` buffers (and LUO's verdict on them) work in guests.
+    'hugepages=16',
   ];
   if (spec.iommu === 'intel') words.push('intel_iommu=on');
   if (kernel.config?.get('LIVEUPDATE') === 'y') words.push('liveupdate=on', 'kho=on');
