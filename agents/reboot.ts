@@ -3,7 +3,8 @@
 // reboots; if reboot(2) returns, a "kexec-failed" notification says why.
 
 import { readFileSync } from 'node:fs';
-import { kexecExecute, kexecLoad, kexecLoaded, KexecError, type KexecRequest } from '../kexec/kexec.js';
+import { kexecExecute, kexecLoad, kexecLoaded, type KexecRequest } from '../kexec/kexec.js';
+import { SysError } from '../drivers/vfio/libc.js';
 import { ERR, RpcError } from './protocol.js';
 import { assertDisposable } from './safety.js';
 
@@ -16,7 +17,7 @@ export function load(p: KexecRequest, disposable: boolean): { kernel: string; in
   try {
     kexecLoad({ kernel: p.kernel, cmdline, ...(p.initrd ? { initrd: p.initrd } : {}) });
   } catch (e) {
-    if (e instanceof KexecError) throw new RpcError(ERR.failed, e.message, e.data);
+    if (e instanceof SysError) throw new RpcError(ERR.failed, e.message, e.data);
     throw e;
   }
   return { kernel: p.kernel, ...(p.initrd ? { initrd: p.initrd } : {}), cmdline };
@@ -31,7 +32,7 @@ export function exec<T>(disposable: boolean, log: () => void, notify: (method: s
       log();
       kexecExecute();
     } catch (e) {
-      notify('kexec-failed', { message: (e as Error).message, ...(e instanceof KexecError ? e.data : {}) });
+      notify('kexec-failed', { message: (e as Error).message, ...(e instanceof SysError ? e.data : {}) });
     }
   });
   return { instant: Date.now(), inFlight };

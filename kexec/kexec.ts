@@ -1,11 +1,12 @@
 // Loading and executing the next kernel with the syscalls themselves
 // (kexec_file_load(2), reboot(2) with LINUX_REBOOT_CMD_KEXEC), so failures
-// come back as an errno on the exact call and the agent knows the instant it
-// executes. Callers must have checked the machine is disposable.
+// come back as a SysError naming the exact call and errno, and the agent
+// knows the instant it executes. Callers must have checked the machine is
+// disposable.
 
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
-import { errname } from './errno.js';
 import koffi from 'koffi';
+import { SysError } from '../drivers/vfio/libc.js';
 
 const SYS_KEXEC_FILE_LOAD = 320; // x86_64
 const KEXEC_FILE_NO_INITRAMFS = 0x4;
@@ -15,16 +16,6 @@ const libc = koffi.load('libc.so.6');
 const syscall = libc.func('long syscall(long number, ...)');
 const reboot = libc.func('int reboot(int cmd)');
 const sync = libc.func('void sync(void)');
-
-export class KexecError extends Error {
-  constructor(readonly call: string, readonly errno: number, message: string, readonly path?: string) {
-    super(`${call}: ${message} (${errname(errno)})`);
-    this.name = 'KexecError';
-  }
-  get data(): Record<string, unknown> {
-    return { call: this.call, errno: this.errno, errname: errname(this.errno), ...(this.path ? { path: this.path } : {}) };
-  }
-}
 
 export interface KexecImage {
   kernel: string;
@@ -45,7 +36,7 @@ function openImage(path: string, what: string): number {
     return openSync(path, constants.O_RDONLY); // libuv adds O_CLOEXEC itself
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new KexecError('open', -(err.errno ?? 0), `cannot open the ${what} ${path}: ${err.code}`, path);
+    throw new SysError(`open(${path})`, Math.abs(err.errno ?? 0), undefined, `the ${what} cannot be opened`);
   }
 }
 
@@ -61,7 +52,7 @@ export function kexecLoad(image: KexecImage): void {
     const rc = Number(syscall(SYS_KEXEC_FILE_LOAD, 'int', kernelFd, 'int', initrdFd, 'unsigned long', len, 'str', cmdline, 'unsigned long', flags));
     if (rc !== 0) {
       const errno = koffi.errno();
-      throw new KexecError('kexec_file_load', errno, `the kernel refused ${image.kernel}${hint(errno)}`, image.kernel);
+      throw new SysError(`kexec_file_load(${image.kernel})`, errno, undefined, hint(errno));
     }
   } finally {
     closeSync(kernelFd);
@@ -69,17 +60,17 @@ export function kexecLoad(image: KexecImage): void {
   }
 }
 
+/** What an errno of kexec_file_load usually means. */
 function hint(errno: number): string {
-  switch (errname(errno)) {
-    case 'ENOEXEC':
-      return ' (not a bzImage this kernel can load)';
-    case 'EKEYREJECTED':
-    case 'EPERM':
-      return ' (signature or lockdown policy, or not root)';
-    case 'EBUSY':
-      return ' (another kexec is in progress)';
+  switch (errno) {
+    case koffi.os.errno.ENOEXEC:
+      return 'not a bzImage this kernel can load';
+    case koffi.os.errno.EPERM:
+      return 'not root, or a signature or lockdown policy refused it';
+    case koffi.os.errno.EBUSY:
+      return 'another kexec is in progress';
     default:
-      return '';
+      return 'the kernel refused the image';
   }
 }
 
@@ -97,5 +88,5 @@ export function kexecExecute(): never {
   sync();
   reboot(LINUX_REBOOT_CMD_KEXEC);
   const errno = koffi.errno();
-  throw new KexecError('reboot(LINUX_REBOOT_CMD_KEXEC)', errno, 'the kernel did not execute the loaded image');
+  throw new SysError('reboot(LINUX_REBOOT_CMD_KEXEC)', errno, undefined, 'the kernel did not execute the loaded image');
 }
