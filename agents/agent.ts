@@ -5,7 +5,7 @@
 import type { Logger } from '../orchestrator/log.js';
 import { gatherHello, bootId } from './facts.js';
 import { execCommand } from './exec.js';
-import { fill, verify } from './memory.js';
+import { corrupt, fill, verify } from './memory.js';
 import { exec as kexecExec, load as kexecLoad } from './reboot.js';
 import { AgentState } from './state.js';
 import { bind, dmaInFlight, expectMsi, map, memcpyStart, memcpyWait, sendMsi } from './devices.js';
@@ -53,6 +53,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     finish: (p) => finish(state, p),
     fill: (p) => fill(state, p),
     verify: (p) => verify(state, p),
+    corrupt: (p) => corrupt(state, p),
     'kexec-load': (p) => kexecLoad(p, disposable),
     // Nothing is let go first: devices may still be doing DMA, and LUO needs the session fds open.
     'kexec-exec': () => kexecExec(disposable, () => log.info('executing the loaded kernel'), (m, p) => peer?.notify(m, p), { dma: dmaInFlight(state) }),

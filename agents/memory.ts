@@ -3,6 +3,7 @@
 
 import { fillPattern, verifyPattern, type PatternId, type VerifyReport } from './patterns.js';
 import type { AgentState, BufferParam } from './state.js';
+import { ERR, RpcError } from './protocol.js';
 
 type WithPattern = BufferParam & { pattern: PatternId };
 
@@ -22,4 +23,13 @@ export function verify(state: AgentState, p: { buffers: WithPattern[] }): { repo
   const reports: Record<string, VerifyReport> = {};
   for (const b of p.buffers) reports[b.name] = verifyPattern(state.existing(b.name).bytes, b.pattern, b.sizeBytes);
   return { reports };
+}
+
+/** A negative control: flips bits of one byte where the buffer lies, so a verify must find it. */
+export function corrupt(state: AgentState, p: { buffer: string; offset: number; xor: number }): { offset: number; before: number; after: number } {
+  const bytes = state.existing(p.buffer).bytes;
+  if (!Number.isInteger(p.offset) || p.offset < 0 || p.offset >= bytes.length) throw new RpcError(ERR.invalidParams, `offset ${p.offset} is outside buffer ${p.buffer} (${bytes.length} bytes)`);
+  const before = bytes[p.offset]!;
+  bytes[p.offset] = before ^ p.xor;
+  return { offset: p.offset, before, after: bytes[p.offset]! };
 }

@@ -168,6 +168,8 @@ export function agentCall(step: Step, state: RunState): AgentCall {
           return undefined;
         },
       };
+    case 'corrupt':
+      return { method: 'corrupt', params: { buffer: step.buffer, offset: step.offset, xor: step.xor }, accept: none };
     case 'sleep':
     case 'kexec-load':
     case 'kexec-exec':

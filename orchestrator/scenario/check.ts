@@ -190,6 +190,12 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
       }
       case 'sleep':
         break;
+      case 'corrupt': {
+        if (!mustExist('buffer', buffers, a.buffer, [...at, 'buffer'])) break;
+        const size = bufferSize(a.buffer);
+        if (typeof a.offset === 'number' && size !== undefined && a.offset >= size) report([...at, 'offset'], `offset ${a.offset} is past the end of buffer "${a.buffer}" (${size} bytes)`);
+        break;
+      }
     }
   });
   return problems;

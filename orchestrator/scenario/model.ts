@@ -85,13 +85,14 @@ export type StepAction =
   | { kind: 'retrieve'; session: string }
   | { kind: 'verify'; buffers: string[]; pattern?: string; sizeBytes?: number }
   | { kind: 'finish'; session: string }
-  | { kind: 'sleep'; ms: number };
+  | { kind: 'sleep'; ms: number }
+  | { kind: 'corrupt'; buffer: string; offset: number; xor: number };
 
 export type StepKind = StepAction['kind'];
 
 export const STEP_KINDS: readonly StepKind[] = [
   'bind', 'map', 'fill', 'memcpy-start', 'memcpy-wait', 'send-msi', 'expect-msi',
-  'preserve', 'kexec-load', 'kexec-exec', 'retrieve', 'verify', 'finish', 'sleep',
+  'preserve', 'kexec-load', 'kexec-exec', 'retrieve', 'verify', 'finish', 'sleep', 'corrupt',
 ];
 
 export type Step = StepAction & {
@@ -290,6 +291,8 @@ export function stepLabel(a: StepAction): string {
       return `verify ${a.buffers.join(',')}${a.pattern ? ` as ${a.pattern}` : ''}`;
     case 'sleep':
       return `sleep ${a.ms}ms`;
+    case 'corrupt':
+      return `corrupt ${a.buffer} at ${a.offset}`;
   }
 }
 

@@ -36,10 +36,13 @@ t.test('a bisect over good, good, bad kernels names the bad commit', async (t) =
   const tree = join(dir, 'tree');
   const git = (...args: string[]) => execa('git', ['-C', tree, '-c', 'user.name=lustress', '-c', 'user.email=lustress@example.invalid', ...args]);
   await execa('git', ['init', '-q', '-b', 'main', tree]);
+  // Like a kernel tree's .gitignore, for what the build step leaves.
+  writeFileSync(join(tree, '.gitignore'), 'bzImage\n');
   const commits: string[] = [];
   for (const [i, kernel] of [good.image, good.image, bad.image].entries()) {
     writeFileSync(join(tree, 'kernel'), kernel + '\n');
-    await git('add', 'kernel');
+    writeFileSync(join(tree, 'revision'), `${i + 1}\n`);
+    await git('add', '.gitignore', 'kernel', 'revision');
     await git('commit', '-q', '-m', `revision ${i + 1}`);
     commits.push((await git('rev-parse', 'HEAD')).stdout.trim());
   }

@@ -556,6 +556,22 @@ const RULES: Record<string, Rule> = {
     good: steps(...RETRIEVED, '- finish: { session: s }'),
     bad: [bad(steps(...RETRIEVED, '- finish: { session: S }'), '15:24', 'steps[7].finish.session', 'the string "S" is not valid: a name is')],
   },
+  'steps[].corrupt': {
+    good: steps('- corrupt: { buffer: src, offset: 100 }'),
+    bad: [bad(steps('- corrupt: src'), '11:14', 'steps[3].corrupt', 'expected a mapping, got the string "src"')],
+  },
+  'steps[].corrupt.buffer': {
+    good: steps('- corrupt: { buffer: dst, offset: 0 }'),
+    bad: [bad(steps('- corrupt: { offset: 1 }'), '11:5', 'steps[3].corrupt', 'corrupt needs "buffer"')],
+  },
+  'steps[].corrupt.offset': {
+    good: steps('- corrupt: { buffer: src, offset: 4095 }'),
+    bad: [bad(steps('- corrupt: { buffer: src, offset: -1 }'), '11:37', 'steps[3].corrupt.offset', 'must be >= 0, got number -1')],
+  },
+  'steps[].corrupt.xor': {
+    good: steps('- corrupt: { buffer: src, offset: 1, xor: 255 }'),
+    bad: [bad(steps('- corrupt: { buffer: src, offset: 1, xor: 0 }'), '11:45', 'steps[3].corrupt.xor', 'must be >= 1, got number 0')],
+  },
   'steps[].sleep': {
     good: steps('- sleep: 250ms'),
     bad: [
@@ -621,6 +637,11 @@ interface Case {
 const problem = (at: string, path: string, text: string): ExpectedProblem => ({ at, path, text });
 
 const SEMANTIC_CASES: Case[] = [
+  {
+    name: 'a corruption past the end of its buffer',
+    yaml: steps('- corrupt: { buffer: src, offset: 4096 }'),
+    problems: [problem('11:37', 'steps[3].corrupt.offset', 'offset 4096 is past the end of buffer "src" (4096 bytes)')],
+  },
   {
     name: 'an undefined device, with the likely one suggested',
     yaml: steps('- send-msi: { device: nci }'),
