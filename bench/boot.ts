@@ -14,6 +14,7 @@ import { defaultTarget } from '../orchestrator/scenario/model.js';
 import { guestCmdline, qemuArgs } from '../orchestrator/targets/qemu/args.js';
 import { newcArchive } from '../orchestrator/targets/qemu/newc.js';
 import { PROJECT_DIR, QemuTarget, QEMU_BINARY } from '../orchestrator/targets/qemu/qemu.js';
+import type { BenchResult } from './result.js';
 
 const FLOOR_LINE = 'lustress-floor: init ran';
 
@@ -75,16 +76,6 @@ async function lustressBoot(dir: string, kernelRef: string): Promise<number> {
   } finally {
     await target.stop();
   }
-}
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  reference: number;
-  /** value / reference */
-  ratio: number;
-  note: string;
 }
 
 export async function bootBench(rounds = 3, kernelRef = 'live-update'): Promise<BenchResult[]> {

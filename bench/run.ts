@@ -4,11 +4,16 @@
 // entry to BENCHMARKS for a new one.
 //   node dist/bench/run.js [name...]      (no name: all of them)
 
-import { bootBench, type BenchResult } from './boot.js';
+import { bootBench } from './boot.js';
+import type { BenchResult } from './result.js';
 import { dmaBench } from './dma/dma.js';
+import { cycleBench } from './cycle/cycle.js';
+import { soakBench } from './soak.js';
 
 export const BENCHMARKS: Record<string, { about: string; run: () => Promise<BenchResult[]> }> = {
   boot: { about: 'QEMU target start to agent hello, against a bare busybox boot', run: () => bootBench() },
+  cycle: { about: 'one live-update iteration against the kernel\'s static LUO selftest; verify against memcmp', run: () => cycleBench({ log: (m) => process.stderr.write(`${m}\n`) }) },
+  soak: { about: 'orchestrator CPU and memory per target with 1, 2 and 4 guests; its CPU per iteration against the blackout', run: () => soakBench((m) => process.stderr.write(`${m}\n`)) },
   dma: { about: 'igb memcpy throughput and MSI latency, against the kernel C driver', run: () => dmaBench({ log: (m) => process.stderr.write(`${m}\n`) }) },
 };
 

@@ -14,7 +14,7 @@ import type { ExecResult } from '../../agents/exec.js';
 import { createLogger } from '../../orchestrator/log.js';
 import { defaultTarget } from '../../orchestrator/scenario/model.js';
 import { QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
-import type { BenchResult } from '../boot.js';
+import type { BenchResult } from '../result.js';
 import type { DmaFigures } from './guest.js';
 import { buildSelftests } from './selftests.js';
 

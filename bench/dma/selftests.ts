@@ -1,20 +1,14 @@
 // The kernel's VFIO selftests, built on the host from Debian's
-// linux-source-7.3 (experimental) and cached: `make headers` at the top of
-// the tree, `make` in tools/testing/selftests/vfio, then bench/dma's C
-// reference linked against the library objects that make produced. The
-// tree is unpacked under build/selftests/ in the cache, apart from the trees
-// kernels are built from, because `make headers` writes into it.
+// linux-source-7.3 (bench/kernel-selftests.ts) and cached: `make` in
+// tools/testing/selftests/vfio, then bench/dma's C reference linked against
+// the library objects that make produced.
 
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { PrivateApt } from '../../kexec/apt.js';
-import { extractSource } from '../../kexec/build.js';
-import { cacheDir } from '../../kexec/cache.js';
-import { withLock } from '../../kexec/lock.js';
+import { withSelftestTree } from '../kernel-selftests.js';
 
-const PKG = 'linux-source-7.3';
 const REFERENCE_C = fileURLToPath(new URL('../../../bench/dma/reference.c', import.meta.url));
 /** The library objects the selftests' make puts under libvfio/ (lib/libvfio.mk), x86 set. */
 const LIBVFIO_OBJECTS = ['iommu', 'iova_allocator', 'libvfio', 'sysfs', 'vfio_pci_device', 'vfio_pci_driver', 'drivers/ioat/ioat', 'drivers/dsa/dsa', 'drivers/nv_falcon/nv_falcon', 'drivers/igb/igb'];
@@ -28,20 +22,12 @@ export interface Selftests {
 }
 
 export async function buildSelftests(log: (msg: string) => void = () => {}): Promise<Selftests> {
-  const apt = new PrivateApt(['experimental'], log);
-  const version = await apt.candidate(PKG, 'experimental');
-  if (!version) throw new Error(`Debian experimental offers no ${PKG}`);
-  const root = join(cacheDir(), 'build', 'selftests');
-  return withLock(join(root, `${PKG}_${version}.lock`), async () => {
-    const [deb] = await apt.download([`${PKG}=${version}`], join(cacheDir(), 'debs'));
-    if (!deb) throw new Error(`apt-get download ${PKG}=${version} produced no .deb`);
-    const source = await extractSource({ deb, pkg: PKG, version, log }, root);
+  return withSelftestTree(log, async ({ source, name }) => {
     const vfio = join(source, 'tools/testing/selftests/vfio');
     const built = { source, driverTest: join(vfio, 'vfio_pci_driver_test'), reference: join(vfio, 'lustress-dma-reference') };
     const marker = join(vfio, '.lustress-built');
     if (existsSync(marker) && existsSync(built.reference)) return built;
-    log(`building the VFIO selftests of ${PKG} ${version}`);
-    await execa('make', ['-C', source, 'headers'], { stdin: 'ignore' });
+    log(`building the VFIO selftests of ${name}`);
     await execa('make', ['-C', vfio], { stdin: 'ignore' });
     await execa('gcc', [
       '-O2', '-Wall', '-Werror',
