@@ -10,28 +10,14 @@ import { join } from 'node:path';
 import { createLogger } from '../orchestrator/log.js';
 import { runScenario } from '../orchestrator/run/run.js';
 import { checkScenarioText } from '../orchestrator/scenario/load.js';
+import { exampleText } from '../orchestrator/scenario/examples.js';
 import type { BenchResult } from './result.js';
 
 const ITERATIONS = 3;
 
 function scenario(guests: number): string {
   const targets = Array.from({ length: guests }, (_, i) => `  vm${i}: { qemu: { memory: 1GiB } }`).join('\n');
-  return `version: 1
-name: soak-bench
-iterations: ${ITERATIONS}
-targets:
-${targets}
-buffers:
-  a: { size: 1MiB }
-steps:
-  - fill: { buffers: [a] }
-  - preserve: { session: s, buffers: [a] }
-  - kexec-load:
-  - kexec-exec:
-  - retrieve: { session: s }
-  - verify: { buffers: [a] }
-  - finish: { session: s }
-`;
+  return exampleText('memfd-round-trip', `iterations: ${ITERATIONS}\ntargets:\n${targets}`);
 }
 
 interface Measured {

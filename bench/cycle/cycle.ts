@@ -11,35 +11,24 @@ import { createLogger } from '../../orchestrator/log.js';
 import { readJournal } from '../../orchestrator/run/journal.js';
 import { runScenario } from '../../orchestrator/run/run.js';
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
+import { examplePath, exampleText } from '../../orchestrator/scenario/examples.js';
 import { defaultTarget } from '../../orchestrator/scenario/model.js';
 import { PROJECT_DIR, QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
 import type { ExecResult } from '../../agents/exec.js';
 import type { BenchResult } from '../result.js';
 import { floorRoundTrip } from './floor.js';
 
-/** The same round trip as luo_kexec_simple: a small memfd through one live update. */
-const SCENARIO = `version: 1
-name: cycle
-buffers:
-  a: { size: 4KiB }
-steps:
-  - fill: { buffers: [a] }
-  - preserve: { session: s, buffers: [a] }
-  - kexec-load:
-  - kexec-exec:
-  - retrieve: { session: s }
-  - verify: { buffers: [a] }
-  - finish: { session: s }
-`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** From the start of preserve to the end of finish, as the journal recorded it. */
 async function orchestratedRoundTrip(dir: string): Promise<number> {
-  const loaded = checkScenarioText('cycle.yaml', SCENARIO);
+  // The same round trip as luo_kexec_simple: a memfd through one live update.
+  const text = exampleText('memfd-round-trip');
+  const loaded = checkScenarioText(examplePath('memfd-round-trip'), text);
   if (!loaded.ok) throw new Error(loaded.problems[0]!.message);
   const runDir = mkdtempSync(join(dir, 'run-'));
-  const summary = await runScenario(loaded.scenario, { runDir, log: createLogger({ level: 'silent' }), out: () => {}, scenarioText: SCENARIO, keepGoing: false });
+  const summary = await runScenario(loaded.scenario, { runDir, log: createLogger({ level: 'silent' }), out: () => {}, scenarioText: text, keepGoing: false });
   if (summary.verdict !== 'pass') throw new Error(`the cycle scenario did not pass; see ${runDir}`);
   const steps = readJournal(runDir).filter((r) => r.type === 'step') as unknown as { kind: string; startedAt: number; ms: number }[];
   const preserve = steps.find((s) => s.kind === 'preserve')!;

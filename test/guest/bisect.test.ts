@@ -10,21 +10,8 @@ import { execa } from 'execa';
 import { bisect } from '../../orchestrator/bisect.js';
 import { liveUpdateVariant, resolveKernel } from '../../kexec/kernels.js';
 import { guestPrerequisites, testRunDir } from './guest.js';
+import { examplePath } from '../../orchestrator/scenario/examples.js';
 
-const SCENARIO = `version: 1
-name: memfd-survives
-reboot: liveupdate
-buffers:
-  a: { size: 8MiB }
-steps:
-  - fill: { buffers: [a] }
-  - preserve: { session: s, buffers: [a] }
-  - kexec-load:
-  - kexec-exec:
-  - retrieve: { session: s }
-  - verify: { buffers: [a] }
-  - finish: { session: s }
-`;
 
 t.test('a bisect over good, good, bad kernels names the bad commit', async (t) => {
   if (!(await guestPrerequisites(t, ['live-update']))) return;
@@ -46,8 +33,7 @@ t.test('a bisect over good, good, bad kernels names the bad commit', async (t) =
     await git('commit', '-q', '-m', `revision ${i + 1}`);
     commits.push((await git('rev-parse', 'HEAD')).stdout.trim());
   }
-  const scenario = join(dir, 'memfd-survives.yaml');
-  writeFileSync(scenario, SCENARIO);
+  const scenario = examplePath('memfd-round-trip');
 
   const output: string[] = [];
   const result = await bisect({

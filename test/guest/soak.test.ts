@@ -3,7 +3,7 @@
 // orchestrator is killed mid-way, resumed without losing or repeating a step.
 
 import t from 'tap';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -12,6 +12,7 @@ import { createLogger } from '../../orchestrator/log.js';
 import { readJournal } from '../../orchestrator/run/journal.js';
 import { runScenario } from '../../orchestrator/run/run.js';
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
+import { examplePath, exampleText } from '../../orchestrator/scenario/examples.js';
 import { PROJECT_DIR } from '../../orchestrator/targets/qemu/qemu.js';
 import { guestPrerequisites, testRunDir } from './guest.js';
 
@@ -19,17 +20,6 @@ const ITERATIONS = 50;
 const JITTER_MS = 300;
 const CLI = join(PROJECT_DIR, 'dist/orchestrator/cli.js');
 
-const liveUpdateIteration = `buffers:
-  a: { size: 1MiB }
-steps:
-  - fill: { buffers: [a] }
-  - preserve: { session: s, buffers: [a] }
-  - kexec-load:
-  - kexec-exec:
-  - retrieve: { session: s }
-  - verify: { buffers: [a] }
-  - finish: { session: s }
-`;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -37,15 +27,15 @@ t.test(`a ${ITERATIONS}-iteration soak alternating two kernels, with jitter`, as
   if (!(await guestPrerequisites(t, ['live-update']))) return;
   // Kernel B: the live-update kernel under another release name, so the journal shows which booted.
   const b = await liveUpdateVariant('CONFIG_LOCALVERSION="-lustress-b"');
-  const yaml = `version: 1
-name: soak
-iterations: ${ITERATIONS}
+  const yaml = exampleText(
+    'memfd-round-trip',
+    `iterations: ${ITERATIONS}
 jitter: ${JITTER_MS}ms
 seed: 7
 targets:
   vm:
-    qemu: { kernel: live-update, next: [${b.image}, live-update] }
-${liveUpdateIteration}`;
+    qemu: { kernel: live-update, next: [${b.image}, live-update] }`,
+  );
   const loaded = checkScenarioText('soak.yaml', yaml);
   if (!loaded.ok) throw new Error(loaded.problems.map((p) => p.message).join('; '));
   const runDir = join(testRunDir(t), 'run');
@@ -81,10 +71,8 @@ ${liveUpdateIteration}`;
 
 t.test('a QEMU run killed mid-way resumes without losing or repeating a recorded step', async (t) => {
   if (!(await guestPrerequisites(t, ['live-update']))) return;
-  const dir = testRunDir(t);
-  const file = join(dir, 'killed.yaml');
-  writeFileSync(file, `version: 1\nname: killed\n${liveUpdateIteration}`);
-  const runDir = join(dir, 'run');
+  const file = examplePath('memfd-round-trip');
+  const runDir = join(testRunDir(t), 'run');
   const steps = () => (existsSync(join(runDir, 'journal.jsonl')) ? readJournal(runDir).filter((r) => r.type === 'step') : []);
   const first = execa(process.execPath, [CLI, 'run', file, '--iterations', '4', '--run-dir', runDir], { reject: false });
   // Kill it in its second iteration, after the kexec (the guest is mid-live-update).
