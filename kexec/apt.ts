@@ -36,6 +36,13 @@ export function systemMirror(): string {
   return FALLBACK_MIRROR;
 }
 
+/**
+ * apt-cache answers per private state and question, for this process: they
+ * change only with an update, and a soak asks which kernel "live-update" is at
+ * every kexec (each apt-cache run costs seconds).
+ */
+const answers = new Map<string, Promise<string>>();
+
 export class PrivateApt {
   readonly dir: string;
   private readonly sourceList: string;
@@ -75,15 +82,27 @@ export class PrivateApt {
       this.log(`apt-get update (${suites.join(', ')} from ${mirror})`);
       await execa('apt-get', [...this.options(), '-q', 'update'], { stdin: 'ignore' });
       writeFileSync(join(this.dir, 'updated'), new Date().toISOString());
+      for (const key of answers.keys()) if (key.startsWith(`${this.dir}\0`)) answers.delete(key);
     }
     this.fresh = true;
   }
 
+  /** stdout of `apt-cache ARGS` against these lists, asked once per process. */
+  private async aptCache(...args: string[]): Promise<string> {
+    await this.update();
+    const key = [this.dir, ...args].join('\0');
+    let answer = answers.get(key);
+    if (!answer) {
+      answer = execa('apt-cache', [...this.options(), ...args], { stdin: 'ignore' }).then((r) => r.stdout);
+      answers.set(key, answer);
+      answer.catch(() => answers.delete(key));
+    }
+    return answer;
+  }
+
   /** The candidate version of a package in these suites, or undefined. */
   async candidate(pkg: string, suite?: string): Promise<string | undefined> {
-    await this.update();
-    const args = [...this.options(), 'policy', pkg];
-    const { stdout } = await execa('apt-cache', args, { stdin: 'ignore' });
+    const stdout = await this.aptCache('policy', pkg);
     if (suite) {
       // With a suite, take the newest version that suite offers (experimental is pinned low by default).
       const lines = stdout.split('\n');
@@ -99,15 +118,13 @@ export class PrivateApt {
 
   /** Direct dependencies of a package's candidate version. */
   async depends(pkg: string): Promise<string[]> {
-    await this.update();
-    const { stdout } = await execa('apt-cache', [...this.options(), 'depends', pkg], { stdin: 'ignore' });
+    const stdout = await this.aptCache('depends', pkg);
     return [...stdout.matchAll(/^\s+\|?(?:Pre)?Depends:\s*(\S+)/gm)].map((m) => m[1]!);
   }
 
   /** Names of packages whose name matches a regular expression (apt-cache search --names-only). */
   async search(pattern: string): Promise<string[]> {
-    await this.update();
-    const { stdout } = await execa('apt-cache', [...this.options(), 'search', '--names-only', pattern], { stdin: 'ignore' });
+    const stdout = await this.aptCache('search', '--names-only', pattern);
     return stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
   }
 
