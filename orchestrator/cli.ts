@@ -1,8 +1,7 @@
 #!/usr/bin/env node
 // lustress command line: one yargs command per file in ./commands, each loaded on demand.
 
-import yargs, { type CommandModule } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import type { CommandModule } from 'yargs';
 import { LOG_LEVELS } from './log.js';
 import { EXIT } from './cli-common.js';
 
@@ -24,7 +23,8 @@ async function commands(argv: string[]): Promise<CommandModule<any, any>[]> {
 }
 
 export async function cli(argv: string[]) {
-  const all = await commands(argv);
+  // yargs too is loaded on demand: the agent's fast path (below) does without it.
+  const [all, { default: yargs }] = await Promise.all([commands(argv), import('yargs')]);
   const y = yargs(argv)
     .scriptName('lustress')
     .usage('$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.')
@@ -49,4 +49,6 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-await (await cli(hideBin(process.argv))).parseAsync();
+const argv = process.argv.slice(2);
+if (argv[0] === 'agent' && !argv.some((a) => a === '--help' || a === '--version')) await (await import('./commands/agent.js')).agentFastPath(argv.slice(1));
+else await (await cli(argv)).parseAsync();
