@@ -40,6 +40,9 @@ mkdir -p /host
 opts=trans=virtio,version=9p2000.L,msize=1048576
 # cache=loose: the host root is read-only here, so caching its files and lookups is safe and saves a 9p round trip per open.
 mount -t 9p -o "$opts,ro,cache=loose" hostroot /host || die "cannot mount the host root over 9p"
+# A view of the host root that the tmpfs mounts below do not cover.
+mkdir -p /hostroot
+mount -o bind /host /hostroot
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
 mount -t devtmpfs devtmpfs /host/dev
@@ -49,6 +52,9 @@ mount -t tmpfs tmpfs /host/tmp
 mount -t tmpfs tmpfs /host/run
 mount -t debugfs debugfs /host/sys/kernel/debug 2> /dev/null
 mount -t hugetlbfs hugetlbfs /host/dev/hugepages 2> /dev/null || { mkdir -p /host/dev/hugepages && mount -t hugetlbfs hugetlbfs /host/dev/hugepages 2> /dev/null; }
+# The project may be a clone under /tmp, which the tmpfs above hides: show it again.
+mkdir -p "/host$project" 2> /dev/null
+mount -o bind "/hostroot$project" "/host$project" || die "cannot show the project $project in the guest"
 # Last, so a run directory under /tmp is not hidden by the tmpfs above.
 mkdir -p "/host$run" 2> /dev/null
 mount -t 9p -o "$opts,rw" rundir "/host$run" || die "cannot mount the run directory $run over 9p"
