@@ -3,22 +3,13 @@
 // exist, and which kinds of file LUO agrees to preserve.
 
 import { existsSync, readdirSync } from 'node:fs';
-import { availableIommuModes } from '../drivers/vfio/iommu.js';
+import type { Capabilities } from '../contract/facts.js';
 import { DmaBuffer } from '../drivers/vfio/dma-buffer.js';
-import { close, open, O_RDWR, SysError } from '../drivers/vfio/libc.js';
+import { availableIommuModes } from '../drivers/vfio/iommu.js';
+import { SysError } from '../sys/errors.js';
+import { close, open, O_RDWR } from '../sys/libc.js';
 import { probePreservable } from './luo.js';
 import type { AgentState } from './state.js';
-
-export interface Capabilities {
-  iommuModes: string[];
-  /** The kernel has VFIO device cdevs (the vfio-dev class exists). */
-  vfioCdev: boolean;
-  liveupdate: boolean;
-  /** KHO is active: its debugfs tree is there. */
-  kho: boolean;
-  /** Per kind of file: "ok", or the errno LUO refused it with, or why it was not tried. */
-  luoPreserves: Record<string, string>;
-}
 
 function luoProbe(state: AgentState): Record<string, string> {
   if (!existsSync('/dev/liveupdate')) return {};

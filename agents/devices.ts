@@ -3,21 +3,29 @@
 // of an iteration the device goes back to the driver it had.
 
 import { randomUUID } from 'node:crypto';
-import { DmaError, driverByName, type Driver } from '../drivers/driver.js';
-import { bindToVfio, enableSriov, disableSriov, findPciFunctions, openVfioDevice, restoreDriver, sriovState, type IommuMode, type VfioDevice } from '../drivers/vfio/index.js';
+import type { AgentMethods, DeviceParam, DmaInFlight } from '../contract/agent.js';
+import { ERR, RpcError, type Handlers } from '../contract/rpc.js';
+import type { Driver } from '../drivers/ops.js';
+import { driverByName } from '../drivers/registry.js';
+import { bindToVfio, disableSriov, enableSriov, openVfioDevice, restoreDriver, type VfioDevice } from '../drivers/vfio/index.js';
+import type { Permit } from '../sys/errors.js';
+import { findPciFunctions, sriovState } from '../sys/sysfs.js';
 import { DmaStream } from './dma-stream.js';
-import { ERR, RpcError } from './protocol.js';
-import type { AgentState, BufferParam, DeviceHandle, PreservableFd } from './state.js';
+import { BadRequest } from './errors.js';
+import type { AgentState, DeviceHandle, PreservableFd } from './state.js';
 
-export interface DeviceParam {
-  name: string;
-  bdf?: string;
-  id?: string;
-  index?: number;
-  vf?: number;
-  driver: string;
-  iommu: IommuMode;
-  force: boolean;
+type DeviceMethods = Pick<Handlers<AgentMethods>, 'bind' | 'map' | 'memcpy-start' | 'memcpy-wait' | 'send-msi' | 'expect-msi'>;
+
+/** The device steps' methods, over this boot's state; every side effect asks `permit`. */
+export function deviceMethods(state: AgentState, permit: Permit): DeviceMethods {
+  return {
+    bind: (p) => bind(state, p.device, permit),
+    map: (p) => map(state, p),
+    'memcpy-start': (p) => memcpyStart(state, p),
+    'memcpy-wait': (p, ctx) => memcpyWait(state, p, ctx.deadline),
+    'send-msi': (p) => sendMsi(state, p),
+    'expect-msi': (p) => expectMsi(state, p),
+  };
 }
 
 class BoundDevice implements DeviceHandle {
@@ -29,7 +37,7 @@ class BoundDevice implements DeviceHandle {
   constructor(
     readonly vfio: VfioDevice,
     readonly driver: Driver,
-    private readonly disposable: boolean,
+    private readonly permit: Permit,
     /** The PF kept open to hold the VF token, and whose VFs this binding created. */
     private readonly pf?: VfioDevice,
   ) {}
@@ -44,12 +52,12 @@ class BoundDevice implements DeviceHandle {
     await this.driver.remove().catch(() => {});
     for (const iova of this.iovas.values()) this.vfio.unmapDma(iova);
     this.vfio.close();
-    await restoreDriver(this.vfio.bdf, { disposable: this.disposable });
+    await restoreDriver(this.vfio.bdf, { permit: this.permit });
     if (this.pf) {
       const pf = this.pf.bdf;
       this.pf.close();
-      await disableSriov(pf, { disposable: this.disposable });
-      await restoreDriver(pf, { disposable: this.disposable });
+      await disableSriov(pf, { permit: this.permit });
+      await restoreDriver(pf, { permit: this.permit });
     }
   }
 }
@@ -70,8 +78,7 @@ function selectFunction(p: DeviceParam): string {
   return found[0]!.bdf;
 }
 
-export async function bind(state: AgentState, p: { device: DeviceParam }, disposable: boolean): Promise<Record<string, unknown>> {
-  const d = p.device;
+async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
   if (state.devices.has(d.name)) throw new RpcError(ERR.failed, `device ${d.name} is already bound in this boot`);
   const selected = selectFunction(d);
   let bdf = selected;
@@ -79,14 +86,14 @@ export async function bind(state: AgentState, p: { device: DeviceParam }, dispos
   let vfToken: string | undefined;
   if (d.vf !== undefined) {
     // The VF's PF goes to vfio-pci too, and holds the token the kernel asks of whoever opens its VFs.
-    await bindToVfio(selected, { disposable, force: d.force });
-    const vfs = await enableSriov(selected, d.vf + 1, { disposable });
+    await bindToVfio(selected, { permit, force: d.force });
+    const vfs = await enableSriov(selected, d.vf + 1, { permit });
     vfToken = randomUUID();
     pf = openVfioDevice({ bdf: selected, iommu: d.iommu });
     pf.setVfToken(vfToken);
     bdf = vfs[d.vf]!;
   }
-  const bound = await bindToVfio(bdf, { disposable, force: d.force });
+  const bound = await bindToVfio(bdf, { permit, force: d.force });
   const vfio = openVfioDevice({ bdf, iommu: d.iommu, ...(vfToken ? { vfToken } : {}) });
   const driver = driverByName(d.driver);
   try {
@@ -95,7 +102,7 @@ export async function bind(state: AgentState, p: { device: DeviceParam }, dispos
     vfio.close();
     throw e;
   }
-  state.devices.set(d.name, new BoundDevice(vfio, driver, disposable, pf));
+  state.devices.set(d.name, new BoundDevice(vfio, driver, permit, pf));
   return {
     bdf,
     ...(pf ? { pf: pf.bdf, sriov: sriovState(pf.bdf) } : {}),
@@ -105,11 +112,11 @@ export async function bind(state: AgentState, p: { device: DeviceParam }, dispos
     iommu: d.iommu,
     maxMemcpySize: driver.maxMemcpySize,
     maxMemcpyCount: driver.maxMemcpyCount,
-    msiVector: driver.msiVector,
+    ...(driver.msiVector !== undefined ? { msiVector: driver.msiVector } : {}),
   };
 }
 
-export function map(state: AgentState, p: { device: string; buffers: BufferParam[] }): { iovas: Record<string, string>; mappedBytes: number } {
+function map(state: AgentState, p: Parameters<DeviceMethods['map']>[0]) {
   const d = device(state, p.device);
   const iovas: Record<string, string> = {};
   for (const b of p.buffers) {
@@ -135,10 +142,7 @@ function unmappedIova(d: BoundDevice, size: number): bigint {
   throw new RpcError(ERR.failed, `${d.vfio.bdf}: no unmapped IOVA range of ${size} bytes within the device's reach`);
 }
 
-export function memcpyStart(
-  state: AgentState,
-  p: { device: string; from: string; to: string; sizeBytes?: number; count: number; unmapped?: 'from' | 'to' },
-): { plannedBytes: number; batches: number; src: string; dst: string } {
+function memcpyStart(state: AgentState, p: Parameters<DeviceMethods['memcpy-start']>[0]) {
   const d = device(state, p.device);
   if (d.stream) d.stream.stop();
   const sizeOf = (name: string) => state.existing(name).size;
@@ -154,21 +158,18 @@ export function memcpyStart(
   try {
     d.stream = new DmaStream(d.driver, src, dst, size, p.count);
   } catch (e) {
-    throw new RpcError(ERR.invalidParams, (e as Error).message, { device: p.device });
+    throw new BadRequest((e as Error).message, { device: p.device });
   }
   return { plannedBytes: d.stream.plannedBytes, batches: d.stream.batches, src: `0x${src.toString(16)}`, dst: `0x${dst.toString(16)}` };
 }
 
-export async function memcpyWait(state: AgentState, p: { device: string }, deadline: number): Promise<{ ms: number; batches: number; bytes: number }> {
+async function memcpyWait(state: AgentState, p: { device: string }, deadline: number) {
   const d = device(state, p.device);
   if (!d.stream) throw new RpcError(ERR.failed, `nothing was started on device ${p.device} in this boot`);
   const started = Date.now();
   const stream = d.stream;
   try {
     await stream.wait(Math.max(0, deadline - Date.now()));
-  } catch (e) {
-    if (e instanceof DmaError) throw new RpcError(ERR.failed, e.message, e.data);
-    throw e;
   } finally {
     if (d.stream === stream) d.stream = undefined;
   }
@@ -181,7 +182,7 @@ const FIRST_MSI_WAIT_MS = 1000;
 const MSI_SPIN_MS = 5;
 
 /** Sends `count` MSIs and times the first one's arrival at its eventfd (the sendMsi -> eventfd latency). */
-export async function sendMsi(state: AgentState, p: { device: string; count: number }): Promise<{ sent: number; firstMs?: number }> {
+async function sendMsi(state: AgentState, p: { device: string; count: number }) {
   const d = device(state, p.device);
   const started = performance.now();
   for (let i = 0; i < p.count; i++) d.driver.sendMsi();
@@ -197,10 +198,11 @@ export async function sendMsi(state: AgentState, p: { device: string; count: num
 const EXTRA_MSI_GRACE_MS = 100;
 
 /** Counts MSIs (with those send-msi already counted) until `count` arrived, then a short grace for extras, or until the window closes. */
-export async function expectMsi(state: AgentState, p: { device: string; count: number; withinMs: number }): Promise<{ count: number }> {
+async function expectMsi(state: AgentState, p: { device: string; count: number; withinMs: number }) {
   const d = device(state, p.device);
   const until = Date.now() + p.withinMs;
-  let seen = d.msisCounted;
+  // Taken first: a driver without MSI makes the step a SKIP with the reason, not a count of 0.
+  let seen = d.msisCounted + (await d.driver.msiCount(0));
   d.msisCounted = 0;
   while (Date.now() < until && (seen < p.count || p.count === 0)) seen += await d.driver.msiCount(Math.max(1, until - Date.now()));
   if (p.count > 0) seen += await d.driver.msiCount(EXTRA_MSI_GRACE_MS);
@@ -208,7 +210,7 @@ export async function expectMsi(state: AgentState, p: { device: string; count: n
 }
 
 /** The copies still running, for the kexec-exec answer: the exec happens while they do. */
-export function dmaInFlight(state: AgentState): { device: string; bytesDone: number; batches: number }[] {
+export function dmaInFlight(state: AgentState): DmaInFlight[] {
   return [...state.devices.entries()]
     .filter((e): e is [string, BoundDevice] => e[1] instanceof BoundDevice && Boolean(e[1].stream?.running))
     .map(([name, d]) => ({ device: name, bytesDone: d.stream!.bytesDone, batches: d.stream!.batches }));

@@ -4,7 +4,7 @@
 // copies); the stream feeds it batch after batch, so the device stays busy
 // for as long as the copy lasts — through a kexec, if that comes first.
 
-import type { Driver } from '../drivers/driver.js';
+import type { Driver } from '../drivers/ops.js';
 
 /** A single batch that takes longer than this has wedged the device. */
 const BATCH_DEADLINE_MS = 10 * 60_000;

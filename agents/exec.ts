@@ -2,30 +2,13 @@
 // kernel's own C selftests as a yardstick. Disposable machines only, since it
 // runs anything the orchestrator asks for as root.
 
-import { assertDisposable } from './safety.js';
-import { ERR, RpcError } from './protocol.js';
+import type { AgentParams, AgentResult } from '../contract/agent.js';
+import type { Permit } from '../sys/errors.js';
+import { BadRequest } from './errors.js';
 
-export interface ExecParams {
-  argv: string[];
-  cwd?: string;
-  env?: Record<string, string>;
-  timeoutMs?: number;
-}
-
-export interface ExecResult {
-  exitCode: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  timedOut: boolean;
-}
-
-export async function execCommand(p: ExecParams, deadline: number, disposable: boolean): Promise<ExecResult> {
-  assertDisposable(disposable, `run ${p.argv?.[0] ?? 'a command'}`);
-  if (!Array.isArray(p.argv) || !p.argv.length || !p.argv.every((a) => typeof a === 'string')) {
-    throw new RpcError(ERR.invalidParams, 'exec needs argv: a non-empty list of strings');
-  }
+export async function execCommand(p: AgentParams<'exec'>, deadline: number, permit: Permit): Promise<AgentResult<'exec'>> {
+  permit.allow(`run ${p.argv[0] ?? 'a command'}`);
+  if (!p.argv.length) throw new BadRequest('exec needs argv: a non-empty list of strings');
   const started = Date.now();
   // Leave a second of the caller's budget to send the answer.
   const timeout = Math.max(1000, Math.min(p.timeoutMs ?? Infinity, deadline - started - 1000));

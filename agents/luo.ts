@@ -3,28 +3,20 @@
 // kernel has no handler for makes the step a SKIP "not supported by this
 // kernel", never a pass.
 
+import type { AgentMethods, AgentParams, AgentResult, Refusal } from '../contract/agent.js';
+import { ERR, RpcError, type Handlers } from '../contract/rpc.js';
 import { DmaBuffer } from '../drivers/vfio/dma-buffer.js';
-import { SysError } from '../drivers/vfio/libc.js';
 import { UNSUPPORTED_ERRNOS, type LuoSession } from '../kexec/luo.js';
-import { ERR, RpcError } from './protocol.js';
-import type { AgentState, BufferParam } from './state.js';
+import { SysError } from '../sys/errors.js';
+import type { AgentState } from './state.js';
 
-export interface PreserveParams {
-  session: string;
-  buffers: BufferParam[];
-  devices: string[];
-}
-
-export interface Refusal {
-  what: string;
-  errno: string;
-}
-
-export interface PreserveResult {
-  /** Token per buffer name, as decimal strings (u64). */
-  tokens: Record<string, string>;
-  /** Files the kernel would not preserve (no LUO handler for their kind). */
-  unsupported: Refusal[];
+/** The LUO steps' methods over this boot's state. */
+export function luoMethods(state: AgentState): Pick<Handlers<AgentMethods>, 'preserve' | 'retrieve' | 'finish'> {
+  return {
+    preserve: (p) => preserve(state, p),
+    retrieve: (p) => retrieve(state, p),
+    finish: (p) => finish(state, p),
+  };
 }
 
 /** Preserves one file; undefined when done, the refusal when the kernel has no handler for it. */
@@ -38,7 +30,7 @@ function preserveOne(session: LuoSession, fd: number, token: bigint, what: strin
   }
 }
 
-export function preserve(state: AgentState, p: PreserveParams): PreserveResult {
+function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'preserve'> {
   if (state.sessions.has(p.session)) throw new RpcError(ERR.failed, `session ${p.session} is already open in this boot`);
   const session = state.luo().createSession(p.session);
   state.sessions.set(p.session, session);
@@ -62,7 +54,7 @@ export function preserve(state: AgentState, p: PreserveParams): PreserveResult {
   return { tokens, unsupported };
 }
 
-export function retrieve(state: AgentState, p: { session: string; buffers: (BufferParam & { token: string })[] }): { buffers: string[] } {
+function retrieve(state: AgentState, p: AgentParams<'retrieve'>): AgentResult<'retrieve'> {
   const session = state.luo().retrieveSession(p.session);
   state.sessions.set(p.session, session);
   for (const b of p.buffers) {
@@ -73,7 +65,7 @@ export function retrieve(state: AgentState, p: { session: string; buffers: (Buff
   return { buffers: p.buffers.map((b) => b.name) };
 }
 
-export function finish(state: AgentState, p: { session: string }): Record<string, never> {
+function finish(state: AgentState, p: AgentParams<'finish'>): AgentResult<'finish'> {
   const session = state.sessions.get(p.session);
   if (!session) throw new RpcError(ERR.failed, `session ${p.session} was not retrieved in this boot`);
   session.finish();

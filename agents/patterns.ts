@@ -5,6 +5,8 @@
 // one native memcmp against expected bytes that stay in cache.
 // Everything works on views over mapped memory; nothing is copied to the heap.
 
+import type { PatternId, VerifyReport } from '../contract/agent.js';
+
 export const PAGE = 4096;
 export const TAG_BYTES = 32;
 const MAGIC = 0x4c55_5354; // "LUST"
@@ -14,30 +16,6 @@ const PAGE_INDEX = 16;
 export const MAX_LISTED_MISMATCHES = 16;
 /** Bytes of expected/actual shown per listed mismatch. */
 const SHOWN_BYTES = 16;
-
-export interface PatternId {
-  seed: number;
-  generation: number;
-}
-
-export interface Mismatch {
-  /** Byte offset into the buffer where a run of differing bytes starts. */
-  offset: number;
-  /** Length of the differing run. */
-  length: number;
-  expected: string;
-  actual: string;
-}
-
-export interface VerifyReport {
-  bytes: number;
-  ms: number;
-  /** Pages with at least one wrong byte. */
-  badPages: number;
-  /** Wrong bytes in all. */
-  badBytes: number;
-  mismatches: Mismatch[];
-}
 
 const templates = new Map<number, Buffer>();
 

@@ -1,13 +1,13 @@
-// The one gate in front of everything that can end the session of whoever
-// runs the agent: kexec, driver unbinding, SR-IOV changes. They happen only
-// on a machine marked disposable: a lustress QEMU guest (its kernel command
-// line carries lustress.disposable, which only lustress's QEMU launcher puts
-// there) or a host whose owner passed --disposable explicitly.
+// The one policy in front of everything that can end the session of whoever
+// runs the agent: kexec, driver unbinding, SR-IOV changes, running commands.
+// They happen only on a machine marked disposable: a lustress QEMU guest (its
+// kernel command line carries lustress.disposable, which only lustress's QEMU
+// launcher puts there) or a host whose owner passed --disposable explicitly.
+// The layers below ask this Permit before every side effect.
 
 import { readFileSync } from 'node:fs';
-import { ERR, RpcError } from './protocol.js';
-
-export const DISPOSABLE_CMDLINE_FLAG = 'lustress.disposable';
+import { DISPOSABLE_CMDLINE_FLAG } from '../contract/facts.js';
+import { NotPermitted, type Permit } from '../sys/errors.js';
 
 export function machineIsDisposable(explicitFlag: boolean): boolean {
   if (explicitFlag) return true;
@@ -20,12 +20,13 @@ export function machineIsDisposable(explicitFlag: boolean): boolean {
   return cmdline.split(/\s+/).includes(DISPOSABLE_CMDLINE_FLAG);
 }
 
-export function assertDisposable(disposable: boolean, action: string): void {
-  if (!disposable) {
-    throw new RpcError(
-      ERR.refused,
-      `refusing to ${action}: this machine is not marked disposable (it is not a lustress QEMU guest and the agent was not started with --disposable)`,
-      { action },
-    );
-  }
+/** The Permit of a machine that is, or is not, disposable. */
+export function permitFor(disposable: boolean): Permit {
+  return {
+    allow(action: string): void {
+      if (!disposable) {
+        throw new NotPermitted(action, 'this machine is not marked disposable (it is not a lustress QEMU guest and the agent was not started with --disposable)');
+      }
+    },
+  };
 }

@@ -2,15 +2,11 @@
 // sessions by name. Nothing survives a reboot except what the kernel
 // preserved; the orchestrator re-names it after a retrieve.
 
+import type { BufferParam } from '../contract/agent.js';
 import { DmaBuffer } from '../drivers/vfio/dma-buffer.js';
 import { LiveUpdate, type LuoSession } from '../kexec/luo.js';
-import { ERR, RpcError } from './protocol.js';
-
-export interface BufferParam {
-  name: string;
-  sizeBytes: number;
-  backing: 'memfd' | 'hugetlb';
-}
+import { ERR, RpcError } from '../contract/rpc.js';
+import { BadRequest } from './errors.js';
 
 /** Something the agent holds that must be let go at the end of an iteration. */
 export interface Releasable {
@@ -43,7 +39,7 @@ export class AgentState {
   buffer(p: BufferParam): DmaBuffer {
     const existing = this.buffers.get(p.name);
     if (existing) {
-      if (existing.size < p.sizeBytes) throw new RpcError(ERR.invalidParams, `buffer ${p.name} holds ${existing.size} bytes, not ${p.sizeBytes}`, { buffer: p.name });
+      if (existing.size < p.sizeBytes) throw new BadRequest(`buffer ${p.name} holds ${existing.size} bytes, not ${p.sizeBytes}`, { buffer: p.name });
       return existing;
     }
     const created = DmaBuffer.create(p.sizeBytes, { hugetlb: p.backing === 'hugetlb', name: `lustress:${p.name}` });

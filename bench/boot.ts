@@ -8,12 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
-import { resolveKernel } from '../kexec/kernels.js';
+import { resolveKernel } from '../orchestrator/kernels/kernels.js';
 import { createLogger } from '../orchestrator/log.js';
-import { defaultTarget } from '../orchestrator/scenario/model.js';
+import { defaultTarget } from '../orchestrator/scenario/spec.js';
 import { guestCmdline, qemuArgs } from '../orchestrator/targets/qemu/args.js';
 import { newcArchive } from '../orchestrator/targets/qemu/newc.js';
-import { PROJECT_DIR, QemuTarget, QEMU_BINARY } from '../orchestrator/targets/qemu/qemu.js';
+import { PROJECT_DIR } from '../orchestrator/project.js';
+import { QemuTarget, QEMU_BINARY } from '../orchestrator/targets/qemu/qemu.js';
 import type { BenchResult } from './result.js';
 
 const FLOOR_LINE = 'lustress-floor: init ran';

@@ -6,10 +6,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PrivateApt } from '../kexec/apt.js';
-import { extractSource } from '../kexec/build.js';
-import { cacheDir } from '../kexec/cache.js';
-import { withLock } from '../kexec/lock.js';
+import { PrivateApt } from '../orchestrator/kernels/apt.js';
+import { extractSource } from '../orchestrator/kernels/build.js';
+import { cacheDir } from '../orchestrator/kernels/cache.js';
+import { withLock } from '../orchestrator/kernels/lock.js';
 
 const PKG = 'linux-source-7.3';
 

@@ -1,21 +1,15 @@
 // Loading and executing the next kernel with the syscalls themselves
 // (kexec_file_load(2), reboot(2) with LINUX_REBOOT_CMD_KEXEC), so failures
 // come back as a SysError naming the exact call and errno, and the agent
-// knows the instant it executes. Callers must have checked the machine is
-// disposable.
+// knows the instant it executes. Callers must have asked their Permit.
 
 import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import koffi from 'koffi';
-import { SysError } from '../drivers/vfio/libc.js';
+import type { KexecRequest } from '../contract/agent.js';
+import { SysError, nodeErrno, type Permit } from '../sys/errors.js';
+import { KEXEC_FILE_NO_INITRAMFS, kexecFileLoad, rebootIntoKexec } from '../sys/libc.js';
 
-const SYS_KEXEC_FILE_LOAD = 320; // x86_64
-const KEXEC_FILE_NO_INITRAMFS = 0x4;
-const LINUX_REBOOT_CMD_KEXEC = 0x45584543;
-
-const libc = koffi.load('libc.so.6');
-const syscall = libc.func('long syscall(long number, ...)');
-const reboot = libc.func('int reboot(int cmd)');
-const sync = libc.func('void sync(void)');
+export type { KexecRequest };
 
 export interface KexecImage {
   kernel: string;
@@ -23,37 +17,24 @@ export interface KexecImage {
   cmdline: string;
 }
 
-/** What a target asks the agent to load: without `cmdline`, the running kernel's, plus `append`. */
-export interface KexecRequest {
-  kernel: string;
-  initrd?: string;
-  cmdline?: string;
-  append?: string;
-}
-
 function openImage(path: string, what: string): number {
   try {
     return openSync(path, constants.O_RDONLY); // libuv adds O_CLOEXEC itself
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new SysError(`open(${path})`, Math.abs(err.errno ?? 0), undefined, `the ${what} cannot be opened`);
+    throw new SysError(`open(${path})`, nodeErrno(e), undefined, `the ${what} cannot be opened`);
   }
 }
 
-export function kexecLoad(image: KexecImage): void {
+export function kexecLoad(image: KexecImage, permit: Permit): void {
+  permit.allow('load a kernel for kexec');
   const kernelFd = openImage(image.kernel, 'kernel image');
   let initrdFd = -1;
   try {
     if (image.initrd) initrdFd = openImage(image.initrd, 'initrd');
-    const cmdline = image.cmdline;
-    const flags = image.initrd ? 0 : KEXEC_FILE_NO_INITRAMFS;
-    // cmdline_len counts the terminating NUL.
-    const len = Buffer.byteLength(cmdline) + 1;
-    const rc = Number(syscall(SYS_KEXEC_FILE_LOAD, 'int', kernelFd, 'int', initrdFd, 'unsigned long', len, 'str', cmdline, 'unsigned long', flags));
-    if (rc !== 0) {
-      const errno = koffi.errno();
-      throw new SysError(`kexec_file_load(${image.kernel})`, errno, undefined, hint(errno));
-    }
+    kexecFileLoad(kernelFd, initrdFd, image.cmdline, image.initrd ? 0 : KEXEC_FILE_NO_INITRAMFS, {});
+  } catch (e) {
+    if (e instanceof SysError && e.call === 'kexec_file_load') throw new SysError(`kexec_file_load(${image.kernel})`, e.errno, undefined, hint(e.errno));
+    throw e;
   } finally {
     closeSync(kernelFd);
     if (initrdFd >= 0) closeSync(initrdFd);
@@ -84,9 +65,7 @@ export function kexecLoaded(): boolean {
 }
 
 /** Executes the loaded kernel. Returns only if the kernel refused. */
-export function kexecExecute(): never {
-  sync();
-  reboot(LINUX_REBOOT_CMD_KEXEC);
-  const errno = koffi.errno();
-  throw new SysError('reboot(LINUX_REBOOT_CMD_KEXEC)', errno, undefined, 'the kernel did not execute the loaded image');
+export function kexecExecute(permit: Permit): never {
+  permit.allow('kexec');
+  return rebootIntoKexec();
 }

@@ -3,8 +3,9 @@
 // VFIO and iommufd where a kernel has handlers for them) across a kexec.
 // A session survives only while its fd stays open up to the exec.
 
-import { close, ioctl, open, O_RDWR, SysError } from '../drivers/vfio/libc.js';
-import { LIVEUPDATE, STRUCTS } from '../drivers/vfio/uapi.js';
+import { SysError } from '../sys/errors.js';
+import { close, ioctl, open, O_RDWR } from '../sys/libc.js';
+import { LIVEUPDATE, STRUCTS } from '../sys/uapi.js';
 
 export const LIVEUPDATE_DEVICE = '/dev/liveupdate';
 

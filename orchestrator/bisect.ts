@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { RunSummary } from './run/outcome.js';
-import { PROJECT_DIR } from './targets/qemu/qemu.js';
+import { LUSTRESS_BIN } from './project.js';
 
 /** git bisect run: 0 good, 1-124 bad, 125 cannot test this revision, >127 abort the bisect. */
 export const BISECT_EXIT = { good: 0, bad: 1, skip: 125, abort: 128 } as const;
@@ -46,7 +46,7 @@ export async function bisect(req: BisectRequest): Promise<BisectResult> {
   mkdirSync(req.runsDir, { recursive: true });
   await git(['bisect', 'start', req.bad, req.good]);
   try {
-    const step = [process.execPath, join(PROJECT_DIR, 'dist/orchestrator/cli.js'), '--log-level', req.logLevel, 'bisect-step', '--scenario', resolve(req.scenario), '--build', req.build, '--image', req.image, '--runs-dir', resolve(req.runsDir)];
+    const step = [process.execPath, LUSTRESS_BIN, '--log-level', req.logLevel, 'bisect-step', '--scenario', resolve(req.scenario), '--build', req.build, '--image', req.image, '--runs-dir', resolve(req.runsDir)];
     const run = execa('git', ['-C', tree, 'bisect', 'run', ...step], { reject: false, all: true, buffer: true, stdin: 'ignore' });
     run.all!.on('data', (c: Buffer) => String(c).split('\n').filter(Boolean).forEach(req.onOutput));
     const result = await run;

@@ -1,13 +1,12 @@
-#!/usr/bin/env node
-// lustress command line: one yargs command per file in ./commands, each loaded on demand.
+// The orchestrator's command line: one yargs command per file in ./commands.
+// (`lustress agent` is the agent's own entry, agents/main.ts; it is listed
+// here so that `lustress --help` shows it.)
 
 import type { CommandModule } from 'yargs';
-import { LOG_LEVELS } from './log.js';
 import { EXIT } from './cli-common.js';
+import { LOG_LEVELS } from './log.js';
 
-/** Every command, loaded on demand: the agent (in a guest, over 9p) should not load what only the orchestrator uses. */
-async function commands(argv: string[]): Promise<CommandModule<any, any>[]> {
-  if (argv[0] === 'agent') return [(await import('./commands/agent.js')).agentCommand];
+async function commands(): Promise<CommandModule<any, any>[]> {
   const m = await Promise.all([
     import('./commands/validate.js'),
     import('./commands/plan.js'),
@@ -17,14 +16,12 @@ async function commands(argv: string[]): Promise<CommandModule<any, any>[]> {
     import('./commands/bisect.js'),
     import('./commands/setup.js'),
     import('./commands/boot.js'),
-    import('./commands/agent.js'),
   ]);
-  return [m[0].validateCommand, m[1].planCommand, m[2].runCommand, m[3].resumeCommand, m[4].reportCommand, m[5].bisectCommand, m[5].bisectStepCommand, m[6].setupCommand, m[7].bootCommand, m[8].agentCommand];
+  return [m[0].validateCommand, m[1].planCommand, m[2].runCommand, m[3].resumeCommand, m[4].reportCommand, m[5].bisectCommand, m[5].bisectStepCommand, m[6].setupCommand, m[7].bootCommand];
 }
 
 export async function cli(argv: string[]) {
-  // yargs too is loaded on demand: the agent's fast path (below) does without it.
-  const [all, { default: yargs }] = await Promise.all([commands(argv), import('yargs')]);
+  const [all, { default: yargs }] = await Promise.all([commands(), import('yargs')]);
   const y = yargs(argv)
     .scriptName('lustress')
     .usage('$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.')
@@ -40,15 +37,11 @@ export async function cli(argv: string[]) {
       process.exit(EXIT.usage);
     });
   for (const c of all) y.command(c);
+  // Only listed: bin/lustress.ts hands `lustress agent …` to the agent before yargs sees it.
+  y.command('agent', 'Run the agent on the machine under test (started by lustress; JSON-RPC, one message a line); see lustress agent --help');
   return y;
 }
 
-// `lustress report … | head` closes stdout early: that is the reader's choice, not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
-
-const argv = process.argv.slice(2);
-if (argv[0] === 'agent' && !argv.some((a) => a === '--help' || a === '--version')) await (await import('./commands/agent.js')).agentFastPath(argv.slice(1));
-else await (await cli(argv)).parseAsync();
+export async function orchestratorMain(argv: string[]): Promise<void> {
+  await (await cli(argv)).parseAsync();
+}

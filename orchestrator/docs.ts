@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { scenarioReference } from './scenario/reference.js';
 
-const CLI = fileURLToPath(new URL('./cli.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../bin/lustress.js', import.meta.url));
 
 /** The generated sections, by marker name. */
 export const SECTIONS: Record<string, () => string> = {

@@ -4,8 +4,8 @@
 
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
-import { PrivateApt } from '../kexec/apt.js';
-import { CACHED_KERNELS, kernelStatus, resolveKernel, type KernelOptions } from '../kexec/kernels.js';
+import { PrivateApt } from './kernels/apt.js';
+import { CACHED_KERNELS, kernelStatus, resolveKernel, type KernelOptions } from './kernels/kernels.js';
 import { QEMU_BINARY } from './targets/qemu/qemu.js';
 
 export interface PrereqStatus {

@@ -6,15 +6,15 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveKernel } from '../../kexec/kernels.js';
+import { resolveKernel } from '../../orchestrator/kernels/kernels.js';
 import { createLogger } from '../../orchestrator/log.js';
 import { readJournal } from '../../orchestrator/run/journal.js';
 import { runScenario } from '../../orchestrator/run/run.js';
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
 import { examplePath, exampleText } from '../../orchestrator/scenario/examples.js';
-import { defaultTarget } from '../../orchestrator/scenario/model.js';
-import { PROJECT_DIR, QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
-import type { ExecResult } from '../../agents/exec.js';
+import { defaultTarget } from '../../orchestrator/scenario/spec.js';
+import { PROJECT_DIR } from '../../orchestrator/project.js';
+import { QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
 import type { BenchResult } from '../result.js';
 import { floorRoundTrip } from './floor.js';
 
@@ -41,7 +41,7 @@ async function verifySpeed(dir: string): Promise<{ verifyGBps: number; memcmpGBp
   const target = new QemuTarget({ spec: { ...defaultTarget([]), devices: [] }, runDir, log: createLogger({ level: 'silent' }), hardTimeoutMs: 600_000 });
   try {
     await target.start(300_000);
-    const r = await target.rpc.request<ExecResult>('exec', { argv: [process.execPath, join(PROJECT_DIR, 'dist/bench/cycle/verify-speed.js')], timeoutMs: 300_000 }, 310_000);
+    const r = await target.rpc.request('exec', { argv: [process.execPath, join(PROJECT_DIR, 'dist/bench/cycle/verify-speed.js')], timeoutMs: 300_000 }, 310_000);
     if (r.exitCode !== 0) throw new Error(`verify-speed failed in the guest: ${r.stderr}`);
     return JSON.parse(r.stdout);
   } finally {

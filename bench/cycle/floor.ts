@@ -7,11 +7,12 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import type { Kernel } from '../../kexec/kernels.js';
-import type { QemuTargetSpec } from '../../orchestrator/scenario/model.js';
+import type { Kernel } from '../../orchestrator/kernels/kernels.js';
+import type { QemuTargetSpec } from '../../orchestrator/scenario/spec.js';
 import { guestCmdline, qemuArgs } from '../../orchestrator/targets/qemu/args.js';
 import { newcArchive, type CpioEntry } from '../../orchestrator/targets/qemu/newc.js';
-import { PROJECT_DIR, QEMU_BINARY } from '../../orchestrator/targets/qemu/qemu.js';
+import { PROJECT_DIR } from '../../orchestrator/project.js';
+import { QEMU_BINARY } from '../../orchestrator/targets/qemu/qemu.js';
 import { withSelftestTree } from '../kernel-selftests.js';
 
 const STAGE1 = '[STAGE 1] Starting pre-kexec setup';

@@ -10,9 +10,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ExecResult } from '../../agents/exec.js';
 import { createLogger } from '../../orchestrator/log.js';
-import { defaultTarget } from '../../orchestrator/scenario/model.js';
+import { defaultTarget } from '../../orchestrator/scenario/spec.js';
 import { QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
 import type { BenchResult } from '../result.js';
 import type { DmaFigures } from './guest.js';
@@ -46,7 +45,7 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
   try {
     await target.start(300_000);
     const argv = [process.execPath, GUEST_SCRIPT, mode, String(rounds), String(2 * storms), String(2 * msis), selftests.driverTest, selftests.reference];
-    const r = await target.rpc.request<ExecResult>('exec', { argv, timeoutMs: 1_200_000 }, 1_210_000);
+    const r = await target.rpc.request('exec', { argv, timeoutMs: 1_200_000 }, 1_210_000);
     if (r.exitCode !== 0) throw new Error(`the DMA benchmark failed in the guest (exit ${r.exitCode}):\n${r.stderr.slice(-4000)}`);
     figures = JSON.parse(r.stdout) as DmaFigures;
   } finally {

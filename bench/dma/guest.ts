@@ -5,9 +5,11 @@
 // Prints one JSON object (see DmaFigures) on stdout.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { machineIsDisposable } from '../../agents/safety.js';
-import { driverByName } from '../../drivers/driver.js';
-import { DmaBuffer, bindToVfio, findPciFunctions, openVfioDevice, restoreDriver, type IommuMode } from '../../drivers/vfio/index.js';
+import { machineIsDisposable, permitFor } from '../../agents/safety.js';
+import { driverByName } from '../../drivers/registry.js';
+import { DmaBuffer, bindToVfio, openVfioDevice, restoreDriver } from '../../drivers/vfio/index.js';
+import { findPciFunctions } from '../../sys/sysfs.js';
+import { type IommuMode } from '../../contract/devices.js';
 
 export interface Timings {
   size: number;
@@ -76,8 +78,8 @@ async function main(): Promise<void> {
   const [mode, rounds, storms, msis, driverTest, reference] = process.argv.slice(2) as [IommuMode, string, string, string, string, string];
   const bdf = findPciFunctions({ id: '8086:10c9', index: 0 })[0]?.bdf;
   if (!bdf) throw new Error('no igb (8086:10c9) in this guest');
-  const disposable = machineIsDisposable(false);
-  await bindToVfio(bdf, { disposable });
+  const permit = permitFor(machineIsDisposable(false));
+  await bindToVfio(bdf, { permit });
   try {
     const variant = SELFTEST_VARIANT[mode];
     const measured: DmaFigures['rounds'] = [];
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    await restoreDriver(bdf, { disposable });
+    await restoreDriver(bdf, { permit });
   }
 }
 

@@ -8,10 +8,10 @@
 // vector), never MSI-X. It reports no DMA errors of its own.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeviceReport, DriverLimits, DriverOps } from '../driver.js';
+import type { DeviceReport, DriverLimits, DriverOps } from '../ops.js';
 import type { VfioDevice } from '../vfio/device.js';
 import type { Region } from '../vfio/region.js';
-import { PCI, VFIO } from '../vfio/uapi.js';
+import { PCI, VFIO } from '../../sys/uapi.js';
 
 const VENDOR_QEMU = 0x1234;
 const DEVICE_EDU = 0x11e8;

@@ -11,11 +11,11 @@
 // bring STATUS.LU up (QEMU drops received frames while the link is down).
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DeviceReport, DmaContext, DriverLimits, DriverOps } from '../driver.js';
+import type { DeviceReport, DmaContext, DriverLimits, DriverOps } from '../ops.js';
 import type { VfioDevice } from '../vfio/device.js';
 import { DmaBuffer } from '../vfio/dma-buffer.js';
 import type { Region } from '../vfio/region.js';
-import { PCI, VFIO } from '../vfio/uapi.js';
+import { PCI, VFIO } from '../../sys/uapi.js';
 import * as R from './regs.js';
 
 const VENDOR_INTEL = 0x8086;

@@ -1,14 +1,13 @@
 // Handing PCI functions to vfio-pci and back, and creating SR-IOV VFs.
-// Every exported function writes to sysfs, so each one first asks
-// agents/safety.ts: on a machine not marked disposable they refuse before
-// touching anything (taking a NIC or disk from its driver can end the
+// Every exported function writes to sysfs, so each one first asks the
+// caller's Permit: on a machine not marked disposable it refuses before
+// anything is touched (taking a NIC or disk from its driver can end the
 // session of whoever uses the machine).
 
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertDisposable } from '../../agents/safety.js';
-import { isOpenHere } from './device.js';
+import type { Permit } from '../../sys/errors.js';
 import {
   PCI_DRIVERS,
   VFIO_PCI,
@@ -19,7 +18,10 @@ import {
   iommuGroupOf,
   readText,
   sriovState,
-} from './sysfs.js';
+  writeAttr as write,
+} from '../../sys/sysfs.js';
+import { DeviceError } from './errors.js';
+import { isOpenHere } from './device.js';
 
 /** Where the driver a device had before bindToVfio is remembered (tmpfs: a reboot forgets bindings too). */
 const STATE_DIR = '/run/lustress/vfio-bind';
@@ -27,12 +29,12 @@ const VFIO_SRIOV_PARAM = '/sys/module/vfio_pci/parameters/enable_sriov';
 /** The kernel probes synchronously, but udev-less guests and slow hosts get a little slack. */
 const SETTLE_MS = 5000;
 
-export interface Disposable {
-  /** The machine may be rebound (see agents/safety.ts); false refuses. */
-  disposable: boolean;
+export interface Gated {
+  /** Asked before anything is written. */
+  permit: Permit;
 }
 
-export interface BindOptions extends Disposable {
+export interface BindOptions extends Gated {
   /** Take the device even though its driver is in use (an interface up, a disk mounted). */
   force?: boolean;
 }
@@ -44,21 +46,10 @@ export interface Bound {
   previousDriver?: string;
 }
 
-function write(path: string, value: string, bdf: string): void {
-  try {
-    writeFileSync(path, value);
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw Object.assign(new Error(`${bdf}: writing "${value.trim()}" to ${path} failed: ${err.code ?? err.message}`), {
-      data: { bdf, path, code: err.code },
-    });
-  }
-}
-
 async function waitUntil(what: string, bdf: string, ok: () => boolean): Promise<void> {
   const until = Date.now() + SETTLE_MS;
   while (!ok()) {
-    if (Date.now() > until) throw new Error(`${bdf}: ${what} did not happen within ${SETTLE_MS} ms`);
+    if (Date.now() > until) throw new DeviceError(bdf, `${what} did not happen within ${SETTLE_MS} ms`);
     await sleep(10);
   }
 }
@@ -70,18 +61,16 @@ async function waitUntil(what: string, bdf: string, ok: () => boolean): Promise<
  * not accept.
  */
 export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound> {
-  assertDisposable(opts.disposable, `bind ${bdf} to vfio-pci (taking it from its driver)`);
-  if (!existsSync(deviceDir(bdf))) throw new Error(`${bdf}: no such PCI function`);
+  opts.permit.allow(`bind ${bdf} to vfio-pci (taking it from its driver)`);
+  if (!existsSync(deviceDir(bdf))) throw new DeviceError(bdf, 'no such PCI function');
   const driver = currentDriver(bdf);
   const group = iommuGroupOf(bdf);
   if (driver === VFIO_PCI) return { bdf, group };
-  if (!existsSync(join(PCI_DRIVERS, VFIO_PCI))) throw new Error(`${bdf}: the vfio-pci driver is not loaded`);
+  if (!existsSync(join(PCI_DRIVERS, VFIO_PCI))) throw new DeviceError(bdf, 'the vfio-pci driver is not loaded');
   if (driver) {
     const users = driverUsers(bdf);
     if (users.length && !opts.force) {
-      throw Object.assign(new Error(`${bdf}: its driver ${driver} is in use (${users.join('; ')}); pass force to take it anyway`), {
-        data: { bdf, driver, users },
-      });
+      throw new DeviceError(bdf, `its driver ${driver} is in use (${users.join('; ')}); pass force to take it anyway`, { driver, users });
     }
   }
   mkdirSync(STATE_DIR, { recursive: true });
@@ -93,9 +82,7 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
   await waitUntil(`/dev/vfio/${group} appearing`, bdf, () => existsSync(`/dev/vfio/${group}`) || existsSync(`/dev/vfio/noiommu-${group}`));
   const viability = groupViability(group);
   if (!viability.viable) {
-    throw Object.assign(new Error(`${bdf}: IOMMU group ${group} is not viable: ${viability.blockers.join(', ')} must be bound to vfio-pci or unbound too`), {
-      data: { bdf, ...viability },
-    });
+    throw new DeviceError(bdf, `IOMMU group ${group} is not viable: ${viability.blockers.join(', ')} must be bound to vfio-pci or unbound too`, { ...viability });
   }
   return { bdf, group, ...(driver ? { previousDriver: driver } : {}) };
 }
@@ -104,10 +91,10 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
  * Gives a device bound by bindToVfio back to the driver it had (or leaves it
  * unbound if it had none). A device lustress did not bind is probed afresh.
  */
-export async function restoreDriver(bdf: string, opts: Disposable): Promise<string | undefined> {
-  assertDisposable(opts.disposable, `give ${bdf} back to its driver`);
+export async function restoreDriver(bdf: string, opts: Gated): Promise<string | undefined> {
+  opts.permit.allow(`give ${bdf} back to its driver`);
   // vfio-pci's remove waits for the device to be released: from this process that wait would never end.
-  if (isOpenHere(bdf)) throw new Error(`${bdf} is still open in this process; close it before giving it back to its driver`);
+  if (isOpenHere(bdf)) throw new DeviceError(bdf, 'still open in this process; close it before giving it back to its driver');
   const stateFile = join(STATE_DIR, bdf);
   const remembered = readText(stateFile);
   write(join(deviceDir(bdf), 'driver_override'), '\n', bdf);
@@ -125,11 +112,11 @@ export async function restoreDriver(bdf: string, opts: Disposable): Promise<stri
  * them; with the PF itself on vfio-pci, vfio-pci's enable_sriov is turned on
  * (the kernel then requires the PF's VF token to open a VF).
  */
-export async function enableSriov(pfBdf: string, numVfs: number, opts: Disposable): Promise<string[]> {
-  assertDisposable(opts.disposable, `create ${numVfs} SR-IOV VFs on ${pfBdf}`);
+export async function enableSriov(pfBdf: string, numVfs: number, opts: Gated): Promise<string[]> {
+  opts.permit.allow(`create ${numVfs} SR-IOV VFs on ${pfBdf}`);
   const state = sriovState(pfBdf);
-  if (!state) throw new Error(`${pfBdf}: not an SR-IOV physical function (no sriov_totalvfs)`);
-  if (numVfs < 1 || numVfs > state.totalVfs) throw new Error(`${pfBdf}: can create 1 to ${state.totalVfs} VFs, not ${numVfs}`);
+  if (!state) throw new DeviceError(pfBdf, 'not an SR-IOV physical function (no sriov_totalvfs)');
+  if (numVfs < 1 || numVfs > state.totalVfs) throw new DeviceError(pfBdf, `can create 1 to ${state.totalVfs} VFs, not ${numVfs}`);
   if (currentDriver(pfBdf) === VFIO_PCI && readText(VFIO_SRIOV_PARAM) !== 'Y') write(VFIO_SRIOV_PARAM, '1', pfBdf);
   write(join(deviceDir(pfBdf), 'sriov_drivers_autoprobe'), '0', pfBdf);
   if (state.numVfs !== 0 && state.numVfs !== numVfs) write(join(deviceDir(pfBdf), 'sriov_numvfs'), '0', pfBdf);
@@ -141,8 +128,8 @@ export async function enableSriov(pfBdf: string, numVfs: number, opts: Disposabl
 }
 
 /** Removes every VF of a PF (their vfio-pci bindings go with them). */
-export async function disableSriov(pfBdf: string, opts: Disposable): Promise<void> {
-  assertDisposable(opts.disposable, `remove the SR-IOV VFs of ${pfBdf}`);
+export async function disableSriov(pfBdf: string, opts: Gated): Promise<void> {
+  opts.permit.allow(`remove the SR-IOV VFs of ${pfBdf}`);
   for (const vf of sriovState(pfBdf)?.vfs ?? []) rmSync(join(STATE_DIR, vf), { force: true });
   write(join(deviceDir(pfBdf), 'sriov_numvfs'), '0', pfBdf);
   await waitUntil('the VFs going away', pfBdf, () => (sriovState(pfBdf)?.numVfs ?? 0) === 0);

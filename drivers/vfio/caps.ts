@@ -2,7 +2,7 @@
 // inside an info buffer, each `next` an offset from the buffer's start, 0
 // ending the chain. Used by region info and by the type1 IOMMU info.
 
-import { STRUCTS } from './uapi.js';
+import { STRUCTS } from '../../sys/uapi.js';
 
 export interface CapHeader {
   id: number;

@@ -4,11 +4,13 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventCounter } from './eventfd.js';
-import { addressSpace, uuidBytes, type AddressSpace, type IommuMode } from './iommu.js';
-import { SysError, close, ioctl } from './libc.js';
+import type { IommuMode } from '../../contract/devices.js';
+import { addressSpace, uuidBytes, type AddressSpace } from './iommu.js';
+import { SysError } from '../../sys/errors.js';
+import { close, ioctl } from '../../sys/libc.js';
 import { Region, regionInfo } from './region.js';
-import { VFIO_PCI, currentDriver, iommuGroupOf, physfnOf } from './sysfs.js';
-import { PCI, STRUCTS, VFIO } from './uapi.js';
+import { VFIO_PCI, currentDriver, iommuGroupOf, physfnOf } from '../../sys/sysfs.js';
+import { PCI, STRUCTS, VFIO } from '../../sys/uapi.js';
 
 export interface OpenOptions {
   bdf: string;

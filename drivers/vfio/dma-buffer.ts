@@ -2,7 +2,7 @@
 // live update) mapped MAP_SHARED into this process. After a LUO retrieve the
 // same memory comes back as a new fd: DmaBuffer.fromFd wraps it again.
 
-import { MAP_SHARED, MFD_CLOEXEC, MFD_HUGETLB, PROT_READ, PROT_WRITE, close, ftruncate, memfdCreate, mmap, munmap, seekToEnd, view } from './libc.js';
+import { MAP_SHARED, MFD_CLOEXEC, MFD_HUGETLB, PROT_READ, PROT_WRITE, close, ftruncate, memfdCreate, mmap, munmap, seekToEnd, view } from '../../sys/libc.js';
 
 export const HUGE_PAGE_SIZE = 2 * 2 ** 20;
 const PAGE = 4096;

@@ -3,7 +3,7 @@
 // Reads never block the event loop (the fd is non-blocking; waits poll on a
 // koffi worker thread).
 
-import { close, eventfd, pollReadable, readNonBlocking, type CallContext } from './libc.js';
+import { close, eventfd, pollReadable, readNonBlocking, type CallContext } from '../../sys/libc.js';
 
 export class EventCounter {
   readonly fd: number;

@@ -6,7 +6,8 @@
 // The kernel rate-limits these lines (10 per 5 s), so a missing line proves
 // nothing; a present one is evidence. Only Intel VT-d's format is parsed.
 
-import { O_NONBLOCK, O_RDONLY, SysError, close, open, readNonBlocking, seekToEnd } from './libc.js';
+import { SysError } from '../../sys/errors.js';
+import { O_NONBLOCK, O_RDONLY, close, open, readNonBlocking, seekToEnd } from '../../sys/libc.js';
 
 export interface IommuFault {
   access: 'read' | 'write';

@@ -6,14 +6,14 @@
 // that mode and closed with the last of them; groups shared likewise.
 
 import { existsSync } from 'node:fs';
+import { IOMMU_MODES, type IommuMode } from '../../contract/devices.js';
 import { capabilityChain } from './caps.js';
 import { IovaAllocator, type IovaRange } from './iova.js';
-import { O_RDWR, SysError, addressOf, close, ioctl, open, type CallContext } from './libc.js';
-import { readText, vfioCdevOf } from './sysfs.js';
-import { STRUCTS, VFIO } from './uapi.js';
+import { SysError } from '../../sys/errors.js';
+import { O_RDWR, addressOf, close, ioctl, open, type CallContext } from '../../sys/libc.js';
+import { readText, vfioCdevOf } from '../../sys/sysfs.js';
+import { STRUCTS, VFIO } from '../../sys/uapi.js';
 
-export const IOMMU_MODES = ['type1', 'type1v2', 'iommufd-compat', 'iommufd'] as const;
-export type IommuMode = (typeof IOMMU_MODES)[number];
 
 export interface DmaMapping {
   iova: bigint;

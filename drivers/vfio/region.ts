@@ -17,8 +17,9 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capabilityChain } from './caps.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, ioctl, madviseHugepage, mmap, munmap, peek, poke, pread, pwrite, view, type Width } from './libc.js';
-import { STRUCTS, VFIO } from './uapi.js';
+import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, ioctl, madviseHugepage, mmap, munmap, peek, poke, pread, pwrite, view, type Width } from '../../sys/libc.js';
+import { STRUCTS, VFIO } from '../../sys/uapi.js';
+import { DeviceError } from './errors.js';
 
 export type { Width };
 
@@ -187,8 +188,11 @@ export class Region {
       const value = this.read32(offset);
       if (done(value)) return value;
       if (Date.now() >= until) {
-        throw Object.assign(new Error(`${this.bdf}: region ${this.index} register 0x${offset.toString(16)} stayed 0x${value.toString(16)} for ${opts.timeoutMs} ms`), {
-          data: { bdf: this.bdf, region: this.index, offset, value, timeoutMs: opts.timeoutMs },
+        throw new DeviceError(this.bdf, `region ${this.index} register 0x${offset.toString(16)} stayed 0x${value.toString(16)} for ${opts.timeoutMs} ms`, {
+          region: this.index,
+          offset,
+          value,
+          timeoutMs: opts.timeoutMs,
         });
       }
       await sleep(opts.intervalMs ?? 1);

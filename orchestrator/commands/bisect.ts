@@ -6,7 +6,7 @@ import { bisect, BISECT_EXIT, DEFAULT_BUILD, DEFAULT_IMAGE } from '../bisect.js'
 import { checkScenarioFile } from '../scenario/load.js';
 import { formatProblem } from '../scenario/errors.js';
 import { createRunDir } from '../rundir.js';
-import { PROJECT_DIR } from '../targets/qemu/qemu.js';
+import { LUSTRESS_BIN } from '../project.js';
 import { EXIT, type GlobalArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs {
@@ -85,7 +85,7 @@ export const bisectStepCommand: CommandModule<GlobalArgs, StepArgs> = {
       return;
     }
     const image = resolve(args.image);
-    const run = await execa(process.execPath, [join(PROJECT_DIR, 'dist/orchestrator/cli.js'), '--log-level', args.logLevel, 'run', args.scenario, '--bisect', '--kernel', image, '--run-dir', join(args.runsDir, rev)], {
+    const run = await execa(process.execPath, [LUSTRESS_BIN, '--log-level', args.logLevel, 'run', args.scenario, '--bisect', '--kernel', image, '--run-dir', join(args.runsDir, rev)], {
       reject: false,
       stdin: 'ignore',
       stdout: 'inherit',

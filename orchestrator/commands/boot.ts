@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { join } from 'node:path';
-import { defaultTarget } from '../scenario/model.js';
+import { defaultTarget } from '../scenario/spec.js';
 import { parseSize } from '../scenario/units.js';
 import { QemuTarget } from '../targets/qemu/qemu.js';
 import { TargetLostError } from '../targets/target.js';

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { checkPrerequisites, setup } from '../setup.js';
-import { CACHED_KERNELS } from '../../kexec/kernels.js';
+import { CACHED_KERNELS } from '../kernels/kernels.js';
 import { formatEta, ProgressLine } from '../progress.js';
 import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
 

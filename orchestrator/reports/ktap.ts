@@ -3,7 +3,7 @@
 // runs; with several, each target's block is printed whole when it ends so
 // their lines never interleave.
 
-import type { Hello } from '../../agents/facts.js';
+import type { Hello } from '../../contract/facts.js';
 import type { ConsoleEvent } from '../targets/console.js';
 import type { IterationOutcome, StepOutcome, TargetOutcome, Verdict } from '../run/outcome.js';
 import type { RunHooks } from '../run/engine.js';

@@ -36,6 +36,11 @@ export interface IterationMetrics {
   jitterMs?: number;
 }
 
+/** Adds to a metric that sums over the iteration (bytes copied, bytes verified, time verifying). */
+export function addMetric(metrics: IterationMetrics, key: 'dmaBytes' | 'verifiedBytes' | 'verifyMs', n: number): void {
+  metrics[key] = (metrics[key] ?? 0) + n;
+}
+
 export interface IterationOutcome {
   target: string;
   iteration: number;

@@ -3,59 +3,39 @@
 // journal when it ends. A run whose orchestrator was killed is resumed from
 // its journal: what it recorded stays as it is, and it goes on from there.
 
-import { randomInt } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_VERSION } from '../../agents/facts.js';
+import { LUSTRESS_VERSION } from '../../contract/version.js';
 import type { Logger } from '../log.js';
 import { KtapReporter } from '../reports/ktap.js';
 import { ktapOf, summaryOf, viewRun, writeReports, type ReportFiles, type RunView } from '../reports/rebuild.js';
-import { writeFileSync } from 'node:fs';
-import type { QemuTargetSpec, Scenario, TargetSpec } from '../scenario/model.js';
-import { guestSlots, limited } from './limit.js';
+import type { Scenario } from '../scenario/model.js';
+import type { QemuTargetSpec, TargetSpec } from '../scenario/spec.js';
 import { makeTarget } from '../targets/factory.js';
 import { runTarget, type RunHooks, type TargetRunOptions } from './engine.js';
 import { Journal } from './journal.js';
+import { guestSlots, limited } from './limit.js';
 import { combine, type RunSummary, type StepOutcome } from './outcome.js';
+import { resolveSettings, settingsFromRecord, settingsRecord, type RunSettings, type SettingsOverrides } from './settings.js';
 import { seededRandom, targetSeed } from './stats.js';
 
 export const SUMMARY_FILE = 'summary.json';
 
-export interface RunOptions {
+export interface RunOptions extends SettingsOverrides {
   runDir: string;
   log: Logger;
   /** Where the KTAP report goes (stdout). */
   out: (text: string) => void;
   scenarioText: string;
-  iterations?: number;
-  durationMs?: number;
-  keepGoing: boolean;
-  kernelOverride?: string;
   agentLogLevel?: string;
-  /** Jitter seed (--seed); else the scenario's; else drawn now and reported. */
-  seed?: number;
   /** Extra observers (progress line, tests). */
   hooks?: Partial<RunHooks>;
   /** Reports to write when the run ends (besides summary.json in the run directory). */
   reports?: ReportFiles;
 }
 
-/** The settings a run was started with, kept in its journal so a resume uses the same. */
-interface Settings {
-  iterations: number;
-  durationMs?: number;
-  keepGoing: boolean;
-  kernelOverride?: string;
-  seed: number;
-}
-
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunSummary> {
-  const settings: Settings = {
-    iterations: opts.iterations ?? scenario.iterations,
-    ...(opts.durationMs ?? scenario.durationMs ? { durationMs: opts.durationMs ?? scenario.durationMs } : {}),
-    keepGoing: opts.keepGoing,
-    ...(opts.kernelOverride ? { kernelOverride: opts.kernelOverride } : {}),
-    seed: opts.seed ?? scenario.seed ?? randomInt(2 ** 32),
-  };
+  const settings = resolveSettings(scenario, opts);
   const journal = new Journal(opts.runDir);
   journal.append({
     type: 'run',
@@ -63,8 +43,8 @@ export async function runScenario(scenario: Scenario, opts: RunOptions): Promise
     scenario: scenario.name,
     file: scenario.file,
     text: opts.scenarioText,
-    options: { ...settings, iterations: Number.isFinite(settings.iterations) ? settings.iterations : null },
-    version: AGENT_VERSION,
+    options: settingsRecord(settings),
+    version: LUSTRESS_VERSION,
   });
   return execute(scenario, settings, journal, opts);
 }
@@ -75,18 +55,11 @@ export type ResumeOptions = Pick<RunOptions, 'runDir' | 'log' | 'out' | 'agentLo
 export async function resumeRun(opts: ResumeOptions): Promise<RunSummary | undefined> {
   const view = viewRun(opts.runDir);
   if (view.records.some((r) => r.type === 'end')) return undefined;
-  const o = view.run.options as { iterations: number | null; durationMs?: number; keepGoing: boolean; kernelOverride?: string; seed: number };
-  const settings: Settings = {
-    iterations: o.iterations ?? Infinity,
-    ...(o.durationMs ? { durationMs: o.durationMs } : {}),
-    keepGoing: o.keepGoing,
-    ...(o.kernelOverride ? { kernelOverride: o.kernelOverride } : {}),
-    seed: o.seed,
-  };
+  const settings = settingsFromRecord(view.run.options);
   const journal = new Journal(opts.runDir);
   closeInterruptedIterations(view, journal);
   journal.append({ type: 'resume', at: Date.now() });
-  return execute(view.scenario, settings, journal, { ...opts, keepGoing: settings.keepGoing }, viewRun(opts.runDir));
+  return execute(view.scenario, settings, journal, opts, viewRun(opts.runDir));
 }
 
 /**
@@ -113,7 +86,7 @@ function closeInterruptedIterations(view: RunView, journal: Journal): void {
   }
 }
 
-async function execute(scenario: Scenario, settings: Settings, journal: Journal, opts: Omit<RunOptions, 'scenarioText'>, resumed?: RunView): Promise<RunSummary> {
+async function execute(scenario: Scenario, settings: RunSettings, journal: Journal, opts: ResumeOptions, resumed?: RunView): Promise<RunSummary> {
   const reporter = new KtapReporter(opts.out, scenario.targets.map((t) => t.name), settings.iterations, scenario.steps.length, settings.seed);
   // A resumed run's report starts with what was already recorded.
   for (const r of resumed?.records ?? []) {
@@ -144,19 +117,7 @@ async function execute(scenario: Scenario, settings: Settings, journal: Journal,
       ...(opts.agentLogLevel ? { agentLogLevel: opts.agentLogLevel } : {}),
     });
     const random = seededRandom(targetSeed(settings.seed, spec.name));
-    const run: TargetRunOptions = {
-      scenario,
-      spec,
-      target,
-      journal,
-      log: opts.log,
-      hooks,
-      iterations: settings.iterations,
-      ...(settings.durationMs !== undefined ? { durationMs: settings.durationMs } : {}),
-      keepGoing: settings.keepGoing,
-      ...(settings.kernelOverride ? { kernelOverride: settings.kernelOverride } : {}),
-      random,
-    };
+    const run: TargetRunOptions = { scenario, spec, target, journal, log: opts.log, hooks, settings, random };
     if (resumed) {
       const done = resumed.iterations.filter((i) => i.target === spec.name);
       // The jitter stream goes on where the killed run left it.
@@ -168,7 +129,7 @@ async function execute(scenario: Scenario, settings: Settings, journal: Journal,
         elapsedMs: (last?.at ?? resumed.run.at) - resumed.run.at,
       };
       // A run that was to stop at its first failure has nothing to resume after one.
-      if (run.resumeAt.failures && !settings.keepGoing) run.iterations = done.length;
+      if (run.resumeAt.failures && !settings.keepGoing) run.settings = { ...settings, iterations: done.length };
     }
     const outcome = await runTarget(run);
     reporter.target(outcome);

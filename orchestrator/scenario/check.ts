@@ -1,15 +1,17 @@
 // Checks a schema cannot express: names that must exist, and the order steps
 // need (bind before DMA, kexec-load before kexec-exec, preserve before the
-// reboot that a retrieve follows). Runs on partly invalid data too, so that a
-// file's problems are reported together: every access is guarded.
+// reboot that a retrieve follows), each step's by its kind's module. Runs on
+// partly invalid data too, so that a file's problems are reported together:
+// every access is guarded.
 
+import { definitionOf } from '../steps/index.js';
+import type { CheckContext, Path } from '../steps/define.js';
 import { nearest, pathText, type ScenarioProblem } from './errors.js';
-import { locate, type Source } from './source.js';
-import { STEP_KINDS } from './model.js';
+import { Flow } from './flow.js';
+import { kindOf } from './model.js';
 import { scenarioSchema } from './schema.js';
+import { locate, type Source } from './source.js';
 import { parseSize } from './units.js';
-
-type Path = (string | number)[];
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
@@ -56,152 +58,41 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
 
   if (!Array.isArray(data.steps)) return problems;
   const reboot = data.reboot === 'kexec' ? 'kexec' : 'liveupdate';
-  // What each point in the steps list may rely on; cleared by a reboot.
-  let bound = new Map<string, number>();
-  let mapped = new Map<string, Set<string>>();
-  let loadedAt: number | undefined;
-  let boot = 0;
-  let rebootedAt: number | undefined;
-  const liveBuffers = new Set<string>(); // buffers known to hold data after the last reboot
-  const sessions = new Map<string, { boot: number; buffers: string[]; retrievedIn?: number }>();
-  let memcpyStarted = false;
+  const flow = new Flow();
+  const known = { device: devices, buffer: buffers, target: targets };
 
-  data.steps.forEach((step: unknown, i: number) => {
+  data.steps.forEach((step: unknown, index: number) => {
     if (!isObj(step)) return;
-    const kind = STEP_KINDS.find((k) => Object.hasOwn(step, k));
+    const kind = kindOf(step);
     if (!kind) return;
-    const args = step[kind];
-    const at: Path = ['steps', i, kind];
-    const a = isObj(args) ? args : {};
-    const expectsError = step.expect === 'error';
-
-    const sinceReboot = rebootedAt !== undefined ? ` since the reboot at steps[${rebootedAt}]` : '';
-    const needBound = (key = 'device'): string | undefined => {
-      if (!mustExist('device', devices, a[key], [...at, key])) return undefined;
-      if (!bound.has(a[key])) {
-        report([...at, key], `device "${a[key]}" is not bound${sinceReboot}; add a bind step before this one`);
-        return undefined;
-      }
-      return a[key];
+    const raw = step[kind];
+    const at: Path = ['steps', index, kind];
+    const args = isObj(raw) ? raw : {};
+    const c: CheckContext = {
+      args,
+      raw,
+      index,
+      expectsError: step.expect === 'error',
+      reboot,
+      flow,
+      isName,
+      bufferSize,
+      report: (path, message, want) => report([...at, ...path], message, want),
+      mustExist: (what, name, path): name is string => mustExist(what, known[what], name, [...at, ...path]),
+      needBound(key = 'device') {
+        if (!mustExist('device', devices, args[key], [...at, key])) return undefined;
+        if (!flow.bound.has(args[key])) {
+          report([...at, key], `device "${args[key]}" is not bound${flow.sinceReboot}; add a bind step before this one`);
+          return undefined;
+        }
+        return args[key];
+      },
+      bufferList(key) {
+        strings(args[key]).forEach((b, j) => mustExist('buffer', buffers, b, [...at, key, j]));
+        return strings(args[key]).filter((b) => buffers.includes(b));
+      },
     };
-    const bufferList = (key: string) => {
-      strings(a[key]).forEach((b, j) => mustExist('buffer', buffers, b, [...at, key, j]));
-      return strings(a[key]).filter((b) => buffers.includes(b));
-    };
-
-    switch (kind) {
-      case 'bind': {
-        if (!mustExist('device', devices, a.device, [...at, 'device'])) break;
-        if (bound.has(a.device)) report([...at, 'device'], `device "${a.device}" is already bound at steps[${bound.get(a.device)}]`);
-        bound.set(a.device, i);
-        break;
-      }
-      case 'map': {
-        const dev = needBound();
-        const bufs = bufferList('buffers');
-        if (dev) for (const b of bufs) (mapped.get(dev) ?? mapped.set(dev, new Set()).get(dev)!).add(b);
-        break;
-      }
-      case 'fill':
-        bufferList('buffers').forEach((b) => liveBuffers.add(b));
-        break;
-      case 'memcpy-start': {
-        const dev = needBound();
-        memcpyStarted = true;
-        let smallest: { name: string; bytes: number } | undefined;
-        for (const side of ['from', 'to'] as const) {
-          if (!mustExist('buffer', buffers, a[side], [...at, side])) continue;
-          if (dev && a.unmapped !== side && !mapped.get(dev)?.has(a[side])) {
-            report([...at, side], `buffer "${a[side]}" is not mapped for device "${dev}"; add it to a map step first`);
-          }
-          const have = bufferSize(a[side]);
-          if (have !== undefined && (!smallest || have < smallest.bytes)) smallest = { name: a[side], bytes: have };
-        }
-        // One complaint about "size" even when both buffers are too small: the smaller one.
-        const size = parseSize(a.size);
-        if (size.ok && smallest && size.value > smallest.bytes) {
-          report([...at, 'size'], `copies ${size.value} bytes but buffer "${smallest.name}" holds ${smallest.bytes}`);
-        }
-        break;
-      }
-      case 'memcpy-wait':
-        needBound();
-        if (!memcpyStarted) report(at, `nothing to wait for: no memcpy-start comes before this step${sinceReboot}`, 'key');
-        break;
-      case 'send-msi':
-      case 'expect-msi':
-        needBound();
-        break;
-      case 'preserve': {
-        if (reboot !== 'liveupdate') report(at, 'preserve needs "reboot: liveupdate"; this scenario does a plain kexec', 'key');
-        const bufs = bufferList('buffers');
-        strings(a.devices).forEach((d, j) => mustExist('device', devices, d, [...at, 'devices', j]));
-        if (isName(a.session)) {
-          const s = sessions.get(a.session);
-          if (s && s.boot === boot) report([...at, 'session'], `session "${a.session}" is already preserved in this boot`);
-          sessions.set(a.session, { boot, buffers: bufs });
-        }
-        // Only when both are left out: a bad list has its own message.
-        if (isObj(args) && a.buffers === undefined && a.devices === undefined) report(at, 'preserves nothing: give "buffers" or "devices"', 'key');
-        break;
-      }
-      case 'kexec-load':
-        loadedAt = i;
-        break;
-      case 'kexec-exec':
-        if (loadedAt === undefined) report(at, 'no kernel is loaded: add a kexec-load step before this one', 'key');
-        boot++;
-        rebootedAt = i;
-        bound = new Map();
-        mapped = new Map();
-        loadedAt = undefined;
-        liveBuffers.clear();
-        memcpyStarted = false; // copies do not outlive the kernel that started them
-        break;
-      case 'retrieve': {
-        if (!isName(a.session)) break;
-        const s = sessions.get(a.session);
-        if (!s) report([...at, 'session'], `no preserve step creates session "${a.session}" before this one${suggest(a.session, [...sessions.keys()])}`);
-        else if (s.boot === boot) report([...at, 'session'], `session "${a.session}" was preserved in this same boot; retrieve comes after a kexec-exec`);
-        else {
-          s.retrievedIn = boot;
-          s.buffers.forEach((b) => liveBuffers.add(b));
-        }
-        break;
-      }
-      case 'finish': {
-        if (!isName(a.session)) break;
-        const s = sessions.get(a.session);
-        if (!s || s.retrievedIn !== boot) report([...at, 'session'], `session "${a.session}" is not retrieved in this boot; finish follows retrieve`);
-        else sessions.delete(a.session);
-        break;
-      }
-      case 'verify': {
-        const bufs = bufferList('buffers');
-        if (a.pattern !== undefined) mustExist('buffer', buffers, a.pattern, [...at, 'pattern']);
-        if (rebootedAt !== undefined && !expectsError) {
-          for (const b of bufs) {
-            if (!liveBuffers.has(b)) {
-              report([...at, 'buffers', strings(a.buffers).indexOf(b)], `buffer "${b}" does not survive the reboot at steps[${rebootedAt}]: retrieve a session that preserves it (or fill it again) before verifying`);
-            }
-          }
-        }
-        break;
-      }
-      case 'sleep':
-        break;
-      case 'corrupt': {
-        if (!mustExist('buffer', buffers, a.buffer, [...at, 'buffer'])) break;
-        const size = bufferSize(a.buffer);
-        if (typeof a.offset === 'number' && size !== undefined && a.offset >= size) report([...at, 'offset'], `offset ${a.offset} is past the end of buffer "${a.buffer}" (${size} bytes)`);
-        break;
-      }
-    }
+    definitionOf(kind).check(c);
   });
   return problems;
-}
-
-function suggest(name: string, known: string[]): string {
-  const guess = nearest(name, known);
-  return guess ? `; did you mean "${guess}"?` : '';
 }

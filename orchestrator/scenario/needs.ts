@@ -1,7 +1,8 @@
 // Which kernel features a scenario needs, to tell a user whose own kernel
 // lacks one before the run, not in the middle of it.
 
-import type { Feature } from '../../kexec/kconfig.js';
+import type { Feature } from '../kernels/kconfig.js';
+import { definitionOf } from '../steps/index.js';
 import type { Scenario } from './model.js';
 
 export function scenarioNeeds(s: Scenario): Map<Feature, string> {
@@ -11,8 +12,8 @@ export function scenarioNeeds(s: Scenario): Map<Feature, string> {
   if (qemu.some((t) => t.kind === 'qemu' && t.iommu === 'intel')) needs.set('intel-iommu', 'the QEMU target uses intel-iommu');
   if (qemu.some((t) => t.kind === 'qemu' && t.iommu === 'virtio')) needs.set('virtio-iommu', 'the QEMU target uses virtio-iommu');
   for (const step of s.steps) {
-    if (step.kind === 'kexec-load') needs.set('kexec', `steps[${step.index}] kexec-load`);
-    if (step.kind === 'preserve') needs.set('liveupdate', `steps[${step.index}] preserve`);
+    const feature = definitionOf(step.kind).needs;
+    if (feature) needs.set(feature, `steps[${step.index}] ${step.kind}`);
   }
   for (const d of s.devices) {
     if (d.iommu === 'type1' || d.iommu === 'type1v2') needs.set('vfio-type1', `device ${d.name} uses iommu ${d.iommu}`);

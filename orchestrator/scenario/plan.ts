@@ -1,7 +1,9 @@
 // The expanded plan: iterations unrolled (up to a bound), each step with its
 // timeout and the worst-case deadline measured from the start of the run.
 
-import type { KernelRef, Scenario, Step, TargetSpec } from './model.js';
+import { definitionOf } from '../steps/index.js';
+import type { Scenario, Step } from './model.js';
+import type { KernelRef, TargetSpec } from './spec.js';
 import { formatDuration, formatSize } from './units.js';
 
 export interface PlannedStep {
@@ -28,12 +30,6 @@ export interface Plan {
 
 export const DEFAULT_PLAN_ITERATIONS = 10;
 
-/** The kernel a target boots at its n-th kexec (0-based): the scenario's list, used in turn. */
-export function kernelForKexec(target: TargetSpec, n: number): KernelRef {
-  const list = target.kind === 'qemu' ? target.next : target.kind === 'ssh' ? target.kernels : [];
-  return list.length ? list[n % list.length]! : 'running';
-}
-
 export function expandPlan(scenario: Scenario, maxIterations = DEFAULT_PLAN_ITERATIONS): Plan {
   const shown = Math.min(scenario.iterations, maxIterations);
   const steps: PlannedStep[] = [];
@@ -51,10 +47,10 @@ export function expandPlan(scenario: Scenario, maxIterations = DEFAULT_PLAN_ITER
         deadlineMs: clock,
         expect: s.expect,
       };
-      if (s.kind === 'kexec-load') {
-        planned.kernels = Object.fromEntries(scenario.targets.map((t) => [t.name, s.kernel ?? kernelForKexec(t, kexecs)]));
-      }
-      if (s.kind === 'kexec-exec') kexecs++;
+      const def = definitionOf(s.kind);
+      const kernels = def.plannedKernels?.(s, scenario.targets, kexecs);
+      if (kernels) planned.kernels = kernels;
+      if (def.reboots) kexecs++;
       steps.push(planned);
     }
   }

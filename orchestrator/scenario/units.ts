@@ -91,3 +91,17 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `the string "${value.length > 40 ? value.slice(0, 40) + '…' : value}"`;
   return `${typeof value} ${String(value)}`;
 }
+
+/** Milliseconds of a duration that passed validation (a bug if it does not parse). */
+export function validMs(text: string): number {
+  const p = parseDuration(text);
+  if (!p.ok) throw new Error(`validated duration did not parse: ${text}`);
+  return p.value;
+}
+
+/** Bytes of a size that passed validation (a bug if it does not parse). */
+export function validBytes(value: string | number): number {
+  const p = parseSize(value);
+  if (!p.ok) throw new Error(`validated size did not parse: ${value}`);
+  return p.value;
+}

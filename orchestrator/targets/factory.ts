@@ -1,6 +1,6 @@
 // One Target per scenario target spec.
 
-import type { TargetSpec } from '../scenario/model.js';
+import type { TargetSpec } from '../scenario/spec.js';
 import { LocalTarget } from './local.js';
 import { QemuTarget } from './qemu/qemu.js';
 import { SshTarget } from './ssh.js';

@@ -2,10 +2,10 @@
 // that arrive on it (one per boot), and the one-way signal that the machine
 // is lost.
 
-import type { Hello } from '../../agents/facts.js';
-import { RpcPeer } from '../../agents/protocol.js';
+import type { Hello } from '../../contract/agent.js';
+import { RpcPeer } from '../../contract/rpc.js';
 import type { Logger } from '../log.js';
-import { TargetLostError } from './target.js';
+import { TargetLostError, type AgentClient } from './target.js';
 
 /** Set once when the target is gone; waiters learn of it however late they ask. */
 export class LossSignal {
@@ -41,7 +41,7 @@ export class LossSignal {
 }
 
 export class AgentLink {
-  readonly rpc: RpcPeer;
+  readonly rpc: AgentClient;
   private lastHello?: Hello;
   private readonly helloListeners = new Set<(h: Hello) => void>();
 
@@ -52,11 +52,10 @@ export class AgentLink {
     private readonly loss: LossSignal,
     private readonly excerpt: () => string[],
   ) {
-    this.rpc = new RpcPeer(write, {}, (garbage) => log.debug({ target, garbage: garbage.slice(0, 300) }, 'non-protocol bytes on the agent channel'));
-    this.rpc.onNotification((method, params) => {
-      if (method !== 'hello') return;
-      this.lastHello = params as Hello;
-      for (const l of this.helloListeners) l(params as Hello);
+    this.rpc = new RpcPeer(write, undefined, (garbage) => log.debug({ target, garbage: garbage.slice(0, 300) }, 'non-protocol bytes on the agent channel'));
+    this.rpc.on('hello', (hello) => {
+      this.lastHello = hello;
+      for (const l of this.helloListeners) l(hello);
     });
   }
 

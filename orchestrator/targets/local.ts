@@ -6,39 +6,30 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import type { Hello } from '../../agents/facts.js';
-import type { RpcPeer } from '../../agents/protocol.js';
-import type { KexecRequest } from '../../kexec/kexec.js';
-import type { LocalTargetSpec } from '../scenario/model.js';
-import { AgentLink, LossSignal } from './link.js';
+import type { Hello, KexecRequest } from '../../contract/agent.js';
+import { LUSTRESS_BIN } from '../project.js';
+import type { LocalTargetSpec } from '../scenario/spec.js';
+import { BaseTarget } from './base.js';
+import { AgentLink } from './link.js';
 import { orphanProof } from './orphan.js';
-import { PROJECT_DIR } from './qemu/qemu.js';
 import { TargetLostError, type Target, type TargetContext } from './target.js';
 
 export interface LocalTargetOptions extends TargetContext {
   spec: LocalTargetSpec;
 }
 
-export class LocalTarget implements Target {
+export class LocalTarget extends BaseTarget implements Target {
   readonly kind = 'local' as const;
-  readonly name: string;
-  private link?: AgentLink;
-  private readonly loss = new LossSignal();
   private child?: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: { file: string; append: true }; buffer: false; reject: false }>;
   private readonly stderrFile: string;
 
   constructor(private readonly opts: LocalTargetOptions) {
-    this.name = opts.spec.name;
+    super(opts.spec.name);
     this.stderrFile = join(opts.runDir, `agent-${this.name}.log`);
   }
 
-  get rpc(): RpcPeer {
-    if (!this.link) throw new Error(`${this.name}: not started`);
-    return this.link.rpc;
-  }
-
   async start(deadlineMs: number): Promise<Hello> {
-    const args = [join(PROJECT_DIR, 'dist/orchestrator/cli.js'), 'agent', '--stdio', '--log-level', this.opts.agentLogLevel ?? 'info'];
+    const args = [LUSTRESS_BIN, 'agent', '--stdio', '--log-level', this.opts.agentLogLevel ?? 'info'];
     if (this.opts.spec.disposable) args.push('--disposable');
     const child = execa(...orphanProof(process.execPath, args), { stdin: 'pipe', stdout: 'pipe', stderr: { file: this.stderrFile, append: true }, buffer: false, reject: false });
     this.child = child;
@@ -49,20 +40,8 @@ export class LocalTarget implements Target {
     return link.waitForHello(deadlineMs);
   }
 
-  waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello> {
-    return this.link!.waitForHello(deadlineMs, previousBootId);
-  }
-
-  whenLost(): Promise<TargetLostError> {
-    return this.loss.wait();
-  }
-
-  consoleEvents() {
-    return [];
-  }
-
   /** No console here: the agent's own log stands in for it. */
-  consoleExcerpt(): string[] {
+  protected override withoutConsole(): string[] {
     try {
       return readFileSync(this.stderrFile, 'utf8').split('\n').slice(-30);
     } catch {

@@ -7,12 +7,10 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import type { Hello } from '../../agents/facts.js';
-import type { RpcPeer } from '../../agents/protocol.js';
-import type { KexecRequest } from '../../kexec/kexec.js';
-import type { SshTargetSpec } from '../scenario/model.js';
-import { ConsoleLog, FATAL_KINDS, type ConsoleEvent } from './console.js';
-import { AgentLink, LossSignal } from './link.js';
+import type { Hello, KexecRequest } from '../../contract/agent.js';
+import type { SshTargetSpec } from '../scenario/spec.js';
+import { BaseTarget } from './base.js';
+import { AgentLink } from './link.js';
 import { orphanProof } from './orphan.js';
 import { TargetLostError, type Target, type TargetContext } from './target.js';
 
@@ -27,25 +25,16 @@ const BACKOFF_MAX_MS = 8000;
 
 type Child = ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: 'pipe'; buffer: false; reject: false }>;
 
-export class SshTarget implements Target {
+export class SshTarget extends BaseTarget implements Target {
   readonly kind = 'ssh' as const;
-  readonly name: string;
-  private readonly loss = new LossSignal();
-  private link?: AgentLink;
   private session?: Child;
   private consoleChild?: ResultPromise;
-  private console?: ConsoleLog;
   private stderrTail: string[] = [];
   private stopping = false;
   private reconnecting?: Promise<void>;
 
   constructor(private readonly opts: SshTargetOptions) {
-    this.name = opts.spec.name;
-  }
-
-  get rpc(): RpcPeer {
-    if (!this.link) throw new Error(`${this.name}: not started`);
-    return this.link.rpc;
+    super(opts.spec.name);
   }
 
   /** ssh's own arguments: the user's configuration decides the rest. */
@@ -111,30 +100,15 @@ export class SshTarget implements Target {
   }
 
   private startConsole(command: string): void {
-    this.console = new ConsoleLog(join(this.opts.runDir, `console-${this.name}.log`));
+    const serial = this.openConsole(join(this.opts.runDir, `console-${this.name}.log`));
     const child = execa(...orphanProof('sh', ['-c', command]), { stdin: 'ignore', buffer: false, reject: false, all: true });
     this.consoleChild = child;
-    child.all!.on('data', (c: Buffer) => this.console!.push(c));
-    this.console.onEvent((e) => {
-      if (FATAL_KINDS.has(e.kind)) this.loss.set(new TargetLostError(this.name, 'panic', `kernel panic: ${e.text.trim()}`, this.console!.excerpt(e), this.consoleEvents()));
-    });
+    child.all!.on('data', (c: Buffer) => serial.push(c));
   }
 
-  waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello> {
-    return this.link!.waitForHello(deadlineMs, previousBootId);
-  }
-
-  whenLost(): Promise<TargetLostError> {
-    return this.loss.wait();
-  }
-
-  consoleEvents(): ConsoleEvent[] {
-    return this.console ? [...this.console.events] : [];
-  }
-
-  /** The console if there is one, else what ssh last said. */
-  consoleExcerpt(event?: ConsoleEvent): string[] {
-    return this.console ? this.console.excerpt(event, event ? 8 : 30, event ? 40 : 0) : this.stderrTail;
+  /** Without a console command, what ssh last said. */
+  protected override withoutConsole(): string[] {
+    return this.stderrTail;
   }
 
   async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecRequest> {

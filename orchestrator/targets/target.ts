@@ -1,12 +1,14 @@
 // What the run engine needs from a machine under test, whatever reaches it
 // (a QEMU guest, an ssh host, a local child process).
 
-import type { Hello } from '../../agents/facts.js';
-import type { RpcPeer } from '../../agents/protocol.js';
-import type { ConsoleEvent } from './console.js';
-import type { KexecRequest } from '../../kexec/kexec.js';
-import type { KernelOptions } from '../../kexec/kernels.js';
+import type { AgentMethods, AgentNotifications, Hello, KexecRequest } from '../../contract/agent.js';
+import type { RpcPeer } from '../../contract/rpc.js';
+import type { KernelOptions } from '../kernels/kernels.js';
 import type { Logger } from '../log.js';
+import type { ConsoleEvent } from './console.js';
+
+/** The orchestrator's end of the agent channel: the agent's methods, its notifications. */
+export type AgentClient = RpcPeer<AgentMethods, AgentNotifications>;
 
 /** What every kind of target is given, besides its spec. */
 export interface TargetContext {
@@ -44,7 +46,7 @@ export interface Target {
   /** Boots or reaches the machine and resolves with its agent's first hello. */
   start(deadlineMs: number): Promise<Hello>;
   /** The agent channel; valid after start. */
-  readonly rpc: RpcPeer;
+  readonly rpc: AgentClient;
   /** The next hello from a boot other than `previousBootId`, or a TargetLostError. */
   waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello>;
   /** Resolves (never rejects) when the machine is gone: exited, panicked, disconnected. */

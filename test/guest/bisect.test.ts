@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { bisect } from '../../orchestrator/bisect.js';
-import { liveUpdateVariant, resolveKernel } from '../../kexec/kernels.js';
+import { liveUpdateVariant, resolveKernel } from '../../orchestrator/kernels/kernels.js';
 import { guestPrerequisites, testRunDir } from './guest.js';
 import { examplePath } from '../../orchestrator/scenario/examples.js';
 

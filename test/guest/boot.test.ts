@@ -5,9 +5,9 @@
 import t, { type Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Hello } from '../../agents/facts.js';
-import { featureReport } from '../../kexec/kconfig.js';
-import type { Kernel } from '../../kexec/kernels.js';
+import type { Hello } from '../../contract/facts.js';
+import { featureReport } from '../../orchestrator/kernels/kconfig.js';
+import type { Kernel } from '../../orchestrator/kernels/kernels.js';
 import { TargetLostError } from '../../orchestrator/targets/target.js';
 import { BOOT_DEADLINE_MS, guestPrerequisites, guestSpec, qemuTarget, testRunDir } from './guest.js';
 
@@ -37,7 +37,7 @@ for (const kernelRef of ['debian', 'live-update']) {
     const target = qemuTarget(t, { spec: guestSpec({ kernel: kernelRef }) });
     const hello = await target.start(BOOT_DEADLINE_MS);
     checkCapabilities(t, hello, target.firstBoot!.kernel);
-    const pong = await target.rpc.request<{ bootId: string }>('ping', {}, 10_000);
+    const pong = await target.rpc.request('ping', {}, 10_000);
     t.equal(pong.bootId, hello.bootId, 'ping answers from the same boot');
   });
 }
@@ -66,7 +66,7 @@ t.test('two guests at once do not collide', async (t) => {
   const b = qemuTarget(t, { runDir, spec: guestSpec({ name: 'b', devices: [{ model: 'edu', count: 1, vfs: 0 }] }) });
   const [ha, hb] = await Promise.all([a.start(BOOT_DEADLINE_MS), b.start(BOOT_DEADLINE_MS)]);
   t.not(ha.bootId, hb.bootId, 'two different boots');
-  const [pa, pb] = await Promise.all([a.rpc.request<{ bootId: string }>('ping', {}, 10_000), b.rpc.request<{ bootId: string }>('ping', {}, 10_000)]);
+  const [pa, pb] = await Promise.all([a.rpc.request('ping', {}, 10_000), b.rpc.request('ping', {}, 10_000)]);
   t.equal(pa.bootId, ha.bootId, 'a answers on its own channel');
   t.equal(pb.bootId, hb.bootId, 'b answers on its own channel');
   for (const name of ['a', 'b']) {

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { readJournal } from '../../orchestrator/run/journal.js';
 import type { RunSummary } from '../../orchestrator/run/outcome.js';
-import { PROJECT_DIR } from '../../orchestrator/targets/qemu/qemu.js';
+import { LUSTRESS_BIN, PROJECT_DIR } from '../../orchestrator/project.js';
 import { guestPrerequisites } from './guest.js';
 
 async function runExample(t: Test, name: string): Promise<{ summary: RunSummary; runDir: string; stdout: string } | undefined> {
   if (!(await guestPrerequisites(t, ['live-update']))) return undefined;
-  const r = await execa(process.execPath, [join(PROJECT_DIR, 'dist/orchestrator/cli.js'), 'run', `scenarios/${name}.yaml`], { cwd: PROJECT_DIR, reject: false });
+  const r = await execa(process.execPath, [LUSTRESS_BIN, 'run', `scenarios/${name}.yaml`], { cwd: PROJECT_DIR, reject: false });
   t.equal(r.exitCode, 0, `lustress run scenarios/${name}.yaml exits 0`, r.exitCode === 0 ? {} : { stdout: r.stdout.slice(-6000), stderr: r.stderr.slice(-3000) });
   t.notMatch(r.stdout, /^\s*not ok /m, 'no test point failed');
   const runDir = /records in (\S+) \(/.exec(r.stdout)?.[1];

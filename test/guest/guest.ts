@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { checkPrerequisites } from '../../orchestrator/setup.js';
 import { createLogger } from '../../orchestrator/log.js';
-import { defaultTarget, type QemuTargetSpec } from '../../orchestrator/scenario/model.js';
+import { defaultTarget, type QemuTargetSpec } from '../../orchestrator/scenario/spec.js';
 import { QemuTarget, type QemuTargetOptions } from '../../orchestrator/targets/qemu/qemu.js';
 
 export const IN_CI = process.env.CI === 'true';

@@ -4,11 +4,11 @@
 
 import type { Test } from 'tap';
 import { Parser, type Result } from 'tap-parser';
-import type { ExecResult } from '../../agents/exec.js';
+import type { ExecResult } from '../../contract/agent.js';
 import type { Target } from '../../orchestrator/targets/target.js';
 
 export async function runInGuest(t: Test, target: Target, file: string, args: string[] = [], timeoutMs = 600_000): Promise<ExecResult> {
-  const r = await target.rpc.request<ExecResult>('exec', { argv: [process.execPath, file, ...args], timeoutMs }, timeoutMs + 10_000);
+  const r = await target.rpc.request('exec', { argv: [process.execPath, file, ...args], timeoutMs }, timeoutMs + 10_000);
   const points: Result[] = [];
   const parser = new Parser({ passes: true });
   parser.on('assert', (res: Result) => points.push(res));

@@ -7,18 +7,18 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { liveUpdateVariant } from '../../kexec/kernels.js';
+import { liveUpdateVariant } from '../../orchestrator/kernels/kernels.js';
 import { createLogger } from '../../orchestrator/log.js';
 import { readJournal } from '../../orchestrator/run/journal.js';
 import { runScenario } from '../../orchestrator/run/run.js';
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
 import { examplePath, exampleText } from '../../orchestrator/scenario/examples.js';
-import { PROJECT_DIR } from '../../orchestrator/targets/qemu/qemu.js';
+import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { guestPrerequisites, testRunDir } from './guest.js';
 
 const ITERATIONS = 50;
 const JITTER_MS = 300;
-const CLI = join(PROJECT_DIR, 'dist/orchestrator/cli.js');
+const CLI = LUSTRESS_BIN;
 
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;

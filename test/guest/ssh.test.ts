@@ -11,7 +11,7 @@ import { execa } from 'execa';
 import { createLogger } from '../../orchestrator/log.js';
 import { runScenario } from '../../orchestrator/run/run.js';
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
-import { PROJECT_DIR } from '../../orchestrator/targets/qemu/qemu.js';
+import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { BOOT_DEADLINE_MS, guestPrerequisites, guestSpec, qemuTarget, testRunDir } from './guest.js';
 
 async function freeLoopbackPort(): Promise<number> {
@@ -67,7 +67,7 @@ targets:
       user: root
       identity: ${clientKey}
       options: [StrictHostKeyChecking=no, UserKnownHostsFile=/dev/null, LogLevel=ERROR]
-      agent: "${process.execPath} ${join(PROJECT_DIR, 'dist/orchestrator/cli.js')} agent --stdio"
+      agent: "${process.execPath} ${LUSTRESS_BIN} agent --stdio"
       kernels: [${boot.kernel.image}]
       initrd: ${boot.initrd}
       disposable: true

@@ -3,7 +3,6 @@
 
 import type { Test } from 'tap';
 import { fileURLToPath } from 'node:url';
-import type { ExecResult } from '../../agents/exec.js';
 import type { QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
 import { BOOT_DEADLINE_MS, guestPrerequisites, guestSpec, qemuTarget } from './guest.js';
 
@@ -21,7 +20,7 @@ export async function vfioGuest(t: Test, kernel: string): Promise<QemuTarget | u
 }
 
 export async function guestIommuModes(target: QemuTarget): Promise<string[]> {
-  const r = await target.rpc.request<ExecResult>('exec', { argv: [process.execPath, inGuestFile('iommu-modes')], timeoutMs: 60_000 }, 70_000);
+  const r = await target.rpc.request('exec', { argv: [process.execPath, inGuestFile('iommu-modes')], timeoutMs: 60_000 }, 70_000);
   if (r.exitCode !== 0) throw new Error(`iommu-modes failed in the guest: ${r.stderr}`);
   return JSON.parse(r.stdout) as string[];
 }

@@ -5,10 +5,14 @@
 
 import t from 'tap';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { ERR, RpcError } from '../../agents/protocol.js';
-import { bindToVfio, findPciFunctions, groupViability, iommuGroupOf, restoreDriver } from '../../drivers/vfio/index.js';
-import { currentDriver } from '../../drivers/vfio/sysfs.js';
-import { DISPOSABLE, EDU_ID, IGB_ID, bdfOf, untimed } from './vfio-fixture.js';
+import { ERR } from '../../contract/rpc.js';
+import { bindToVfio, restoreDriver } from '../../drivers/vfio/index.js';
+import { findPciFunctions, groupViability, iommuGroupOf } from '../../sys/sysfs.js';
+import { currentDriver } from '../../sys/sysfs.js';
+import { EDU_ID, IGB_ID, PERMIT, bdfOf, untimed } from './vfio-fixture.js';
+import { NotPermitted } from '../../sys/errors.js';
+import { toRpcError } from '../../agents/errors.js';
+import { permitFor } from '../../agents/safety.js';
 
 const igb = bdfOf(IGB_ID);
 const netdevs = () => readdirSync(`/sys/bus/pci/devices/${igb}/net`);
@@ -25,9 +29,9 @@ t.test('finding PCI functions', (t) => {
 
 t.test('a machine not marked disposable is refused before anything changes', async (t) => {
   const before = currentDriver(igb);
-  const error = await bindToVfio(igb, { disposable: false }).catch((e: unknown) => e);
-  t.type(error, RpcError);
-  t.equal((error as RpcError).code, ERR.refused, 'refused, with the protocol code for it');
+  const error = await bindToVfio(igb, { permit: permitFor(false) }).catch((e: unknown) => e);
+  t.type(error, NotPermitted);
+  t.equal(toRpcError(error).code, ERR.refused, 'refused, with the protocol code for it');
   t.equal(currentDriver(igb), before, 'the driver did not change');
 });
 
@@ -37,17 +41,17 @@ t.test('a driver in use is kept unless forced; restore gives it back', async (t)
   t.ok(netdev, `it has a network interface (${netdev})`);
   const flagsFile = `/sys/class/net/${netdev}/flags`;
   writeFileSync(flagsFile, `0x${(Number(readFileSync(flagsFile, 'utf8')) | 1).toString(16)}`); // IFF_UP
-  const refused = await bindToVfio(igb, { disposable: DISPOSABLE }).then(
+  const refused = await bindToVfio(igb, { permit: PERMIT }).then(
     () => undefined,
     (e: Error) => e,
   );
   t.match(refused?.message, new RegExp(`in use \\(network interface ${netdev} is up\\)`), 'refused: the interface is up');
   t.equal(currentDriver(igb), 'igb', 'still on igb');
-  const bound = await bindToVfio(igb, { disposable: DISPOSABLE, force: true });
+  const bound = await bindToVfio(igb, { permit: PERMIT, force: true });
   t.equal(bound.previousDriver, 'igb', 'forced: taken from igb');
   t.equal(currentDriver(igb), 'vfio-pci', 'now on vfio-pci');
   t.same(groupViability(iommuGroupOf(igb)), { group: iommuGroupOf(igb), viable: true, blockers: [] }, 'its IOMMU group is viable');
-  t.same(await bindToVfio(igb, { disposable: DISPOSABLE }), { bdf: igb, group: iommuGroupOf(igb) }, 'binding again is a no-op');
-  t.equal(await restoreDriver(igb, { disposable: DISPOSABLE }), 'igb', 'restored to igb');
+  t.same(await bindToVfio(igb, { permit: PERMIT }), { bdf: igb, group: iommuGroupOf(igb) }, 'binding again is a no-op');
+  t.equal(await restoreDriver(igb, { permit: PERMIT }), 'igb', 'restored to igb');
   t.equal(netdevs().length, 1, 'the network interface is back');
 });

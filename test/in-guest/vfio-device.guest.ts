@@ -7,11 +7,15 @@
 
 import t, { type Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { driverByName, memcpy } from '../../drivers/driver.js';
-import { DmaBuffer, HUGE_PAGE_SIZE, PCI, SysError, VFIO, barAlignment, openVfioDevice, type IommuMode, type VfioDevice } from '../../drivers/vfio/index.js';
-import { O_RDWR, close, dup, ioctl, open } from '../../drivers/vfio/libc.js';
-import { vfioCdevOf } from '../../drivers/vfio/sysfs.js';
-import { STRUCTS } from '../../drivers/vfio/uapi.js';
+import { driverByName } from '../../drivers/registry.js';
+import { memcpy } from '../../drivers/framework.js';
+import { DmaBuffer, HUGE_PAGE_SIZE, barAlignment, openVfioDevice, type VfioDevice } from '../../drivers/vfio/index.js';
+import { PCI, VFIO } from '../../sys/uapi.js';
+import { SysError } from '../../sys/errors.js';
+import { type IommuMode } from '../../contract/devices.js';
+import { O_RDWR, close, dup, ioctl, open } from '../../sys/libc.js';
+import { vfioCdevOf } from '../../sys/sysfs.js';
+import { STRUCTS } from '../../sys/uapi.js';
 import { EDU_ID, IGB_ID, bdfOf, boundForTest, firstDifference, parseArgs, untimed } from './vfio-fixture.js';
 
 const { modes } = parseArgs();

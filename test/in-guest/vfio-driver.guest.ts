@@ -7,8 +7,11 @@
 // opened, buffers mapped, driver initialised; torn down after.
 
 import t, { type Test } from 'tap';
-import { DRIVERS, DmaError, driverByName, memcpy, type Driver } from '../../drivers/driver.js';
-import { DmaBuffer, openVfioDevice, type IommuMode, type VfioDevice } from '../../drivers/vfio/index.js';
+import { DRIVERS, driverByName } from '../../drivers/registry.js';
+import { DmaError, memcpy } from '../../drivers/framework.js';
+import { type Driver } from '../../drivers/ops.js';
+import { DmaBuffer, openVfioDevice, type VfioDevice } from '../../drivers/vfio/index.js';
+import { type IommuMode } from '../../contract/devices.js';
 import { DEVICE_IDS, bdfOf, boundForTest, firstDifference, parseArgs, untimed } from './vfio-fixture.js';
 
 const { name: driverName, modes } = parseArgs();

@@ -2,8 +2,10 @@
 // guest, started by test/guest/vfio-*.test.ts through the agent's exec).
 
 import type { Test } from 'tap';
-import { machineIsDisposable } from '../../agents/safety.js';
-import { bindToVfio, findPciFunctions, restoreDriver, type IommuMode } from '../../drivers/vfio/index.js';
+import { machineIsDisposable, permitFor } from '../../agents/safety.js';
+import { bindToVfio, restoreDriver } from '../../drivers/vfio/index.js';
+import { findPciFunctions } from '../../sys/sysfs.js';
+import { type IommuMode } from '../../contract/devices.js';
 
 export const IGB_ID = '8086:10c9';
 export const EDU_ID = '1234:11e8';
@@ -11,6 +13,7 @@ export const DEVICE_IDS: Record<string, string> = { igb: IGB_ID, edu: EDU_ID };
 
 /** True only in a lustress guest: nothing here may ever rebind the development machine. */
 export const DISPOSABLE = machineIsDisposable(false);
+export const PERMIT = permitFor(DISPOSABLE);
 
 /** The BDF of the first function with this vendor:device id; throws if there is none. */
 export function bdfOf(id: string, index = 0): string {
@@ -30,8 +33,8 @@ export function untimed(t: Test): void {
 
 /** Binds to vfio-pci for the rest of `t`, giving the device back to its driver when `t` ends. */
 export async function boundForTest(t: Test, bdf: string): Promise<void> {
-  await bindToVfio(bdf, { disposable: DISPOSABLE });
-  t.teardown(() => restoreDriver(bdf, { disposable: DISPOSABLE }).then(() => undefined));
+  await bindToVfio(bdf, { permit: PERMIT });
+  t.teardown(() => restoreDriver(bdf, { permit: PERMIT }).then(() => undefined));
 }
 
 /** argv after the script: `<name> <mode,mode,...>`. */

@@ -5,9 +5,13 @@
 //   node vfio-sriov.guest.js - <mode,mode,...>
 
 import t, { type Test } from 'tap';
-import { VFIO_PCI, currentDriver, readAttr } from '../../drivers/vfio/sysfs.js';
-import { SysError, VFIO, disableSriov, enableSriov, openVfioDevice, sriovState, type IommuMode, type VfioDevice } from '../../drivers/vfio/index.js';
-import { DISPOSABLE, IGB_ID, bdfOf, boundForTest, parseArgs, untimed } from './vfio-fixture.js';
+import { VFIO_PCI, currentDriver, readAttr } from '../../sys/sysfs.js';
+import { disableSriov, enableSriov, openVfioDevice, type VfioDevice } from '../../drivers/vfio/index.js';
+import { SysError } from '../../sys/errors.js';
+import { VFIO } from '../../sys/uapi.js';
+import { sriovState } from '../../sys/sysfs.js';
+import { type IommuMode } from '../../contract/devices.js';
+import { IGB_ID, PERMIT, bdfOf, boundForTest, parseArgs, untimed } from './vfio-fixture.js';
 
 const { modes } = parseArgs();
 const pf = bdfOf(IGB_ID);
@@ -26,8 +30,8 @@ t.before(async () => {
   await boundForTest(t, pf);
   const before = sriovState(pf)!;
   t.equal(before.numVfs, 0, 'no VFs to begin with');
-  const vfs = await enableSriov(pf, 2, { disposable: DISPOSABLE });
-  t.teardown(() => disableSriov(pf, { disposable: DISPOSABLE }));
+  const vfs = await enableSriov(pf, 2, { permit: PERMIT });
+  t.teardown(() => disableSriov(pf, { permit: PERMIT }));
   vf = vfs[0]!;
 });
 

@@ -5,9 +5,9 @@ import t from 'tap';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { missingOptions } from '../../kexec/build.js';
-import { extractIkconfig, featureReport, parseConfig, readKernelConfig } from '../../kexec/kconfig.js';
-import { kernelStatus } from '../../kexec/kernels.js';
+import { missingOptions } from '../../orchestrator/kernels/build.js';
+import { extractIkconfig, featureReport, parseConfig, readKernelConfig } from '../../orchestrator/kernels/kconfig.js';
+import { kernelStatus } from '../../orchestrator/kernels/kernels.js';
 
 const CONFIG = `
 # CONFIG_IOMMUFD is not set

@@ -8,9 +8,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { readJournal } from '../../orchestrator/run/journal.js';
-import { PROJECT_DIR } from '../../orchestrator/targets/qemu/qemu.js';
+import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 
-const CLI = join(PROJECT_DIR, 'dist/orchestrator/cli.js');
+const CLI = LUSTRESS_BIN;
 const ITERATIONS = 10;
 const SCENARIO = `version: 1
 targets:

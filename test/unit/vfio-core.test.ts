@@ -4,12 +4,16 @@
 
 import t from 'tap';
 import fc from 'fast-check';
-import { ERR, RpcError } from '../../agents/protocol.js';
+import { ERR } from '../../contract/rpc.js';
 import { capabilityChain } from '../../drivers/vfio/caps.js';
-import { DmaBuffer, IovaAllocator, SysError, barAlignment, bindToVfio, disableSriov, enableSriov, mappableAreas, restoreDriver, type RegionInfo } from '../../drivers/vfio/index.js';
-import { open, O_RDWR } from '../../drivers/vfio/libc.js';
-import { Struct } from '../../drivers/vfio/struct.js';
-import { STRUCTS } from '../../drivers/vfio/uapi.js';
+import { DmaBuffer, IovaAllocator, barAlignment, bindToVfio, disableSriov, enableSriov, mappableAreas, restoreDriver, type RegionInfo } from '../../drivers/vfio/index.js';
+import { SysError } from '../../sys/errors.js';
+import { open, O_RDWR } from '../../sys/libc.js';
+import { Struct } from '../../sys/struct.js';
+import { STRUCTS } from '../../sys/uapi.js';
+import { NotPermitted } from '../../sys/errors.js';
+import { toRpcError } from '../../agents/errors.js';
+import { permitFor } from '../../agents/safety.js';
 
 const MiB = 1n << 20n;
 
@@ -131,12 +135,12 @@ t.test('every sysfs writer refuses on a machine not marked disposable', async (t
       () => undefined,
       (err: unknown) => err,
     );
-    t.type(e, RpcError, `${what} throws`);
-    t.equal((e as RpcError).code, ERR.refused, `${what} is refused for safety`);
+    t.type(e, NotPermitted, `${what} throws`);
+    t.equal(toRpcError(e).code, ERR.refused, `${what} is refused for safety, with the protocol's code for it`);
   };
   // A BDF that exists nowhere: even so, the gate must come before any lookup.
-  await refused('bindToVfio', bindToVfio('0000:ff:1f.7', { disposable: false, force: true }));
-  await refused('restoreDriver', restoreDriver('0000:ff:1f.7', { disposable: false }));
-  await refused('enableSriov', enableSriov('0000:ff:1f.7', 1, { disposable: false }));
-  await refused('disableSriov', disableSriov('0000:ff:1f.7', { disposable: false }));
+  await refused('bindToVfio', bindToVfio('0000:ff:1f.7', { permit: permitFor(false), force: true }));
+  await refused('restoreDriver', restoreDriver('0000:ff:1f.7', { permit: permitFor(false) }));
+  await refused('enableSriov', enableSriov('0000:ff:1f.7', 1, { permit: permitFor(false) }));
+  await refused('disableSriov', disableSriov('0000:ff:1f.7', { permit: permitFor(false) }));
 });

@@ -1,4 +1,4 @@
-// drivers/vfio/uapi.ts against the real headers: a C program, compiled here
+// sys/uapi.ts against the real headers: a C program, compiled here
 // with the system gcc, prints sizeof and offsetof of every struct and the
 // value of every ioctl number and constant, and each must equal ours. Once
 // against the Linux 7.2 uAPI (installed from the cached linux-source tree),
@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { IOCTL, LIVEUPDATE, PCI, STRUCTS, STRUCT_HEADER, VFIO } from '../../drivers/vfio/uapi.js';
+import { IOCTL, LIVEUPDATE, PCI, STRUCTS, STRUCT_HEADER, VFIO } from '../../sys/uapi.js';
 import { cachedLinuxSource, installedUapiHeaders } from './helpers/kernel-headers.js';
 
 const IN_CI = process.env.CI === 'true';

@@ -1,8 +1,8 @@
 // The QEMU command line and the guest kernel command line for a qemu target.
 
-import type { Kernel } from '../../../kexec/kernels.js';
-import type { QemuTargetSpec } from '../../scenario/model.js';
-import { DISPOSABLE_CMDLINE_FLAG } from '../../../agents/safety.js';
+import type { Kernel } from '../../kernels/kernels.js';
+import type { QemuTargetSpec } from '../../scenario/spec.js';
+import { DISPOSABLE_CMDLINE_FLAG } from '../../../contract/facts.js';
 
 export const AGENT_PORT_NAME = 'lustress.agent';
 

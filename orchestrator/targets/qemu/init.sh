@@ -95,7 +95,7 @@ say "boot $boot: starting the agent on $port"
 # The agent is restarted if it dies: the orchestrator then sees a second hello with the same boot id.
 while true; do
 	chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		"$node" "$project/dist/orchestrator/cli.js" agent --port "$port" --log "$run/agent-$boot.log" \
+		"$node" "$project/dist/bin/lustress.js" agent --port "$port" --log "$run/agent-$boot.log" \
 		--log-level "$loglevel" 2>> "/host$run/agent-$boot.stderr"
 	say "agent exited with status $?; restarting it"
 	sleep 1

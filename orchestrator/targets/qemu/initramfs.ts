@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cacheDir } from '../../../kexec/cache.js';
-import type { Kernel } from '../../../kexec/kernels.js';
+import { cacheDir } from '../../kernels/cache.js';
+import type { Kernel } from '../../kernels/kernels.js';
 import { newcArchive, type CpioEntry } from './newc.js';
 
 export const INIT_SCRIPT = new URL('../../../../orchestrator/targets/qemu/init.sh', import.meta.url);

@@ -8,22 +8,20 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa, type ResultPromise } from 'execa';
-import type { Hello } from '../../../agents/facts.js';
-import type { RpcPeer } from '../../../agents/protocol.js';
-import { resolveKernel, type Kernel } from '../../../kexec/kernels.js';
-import type { KexecRequest } from '../../../kexec/kexec.js';
-import type { QemuTargetSpec } from '../../scenario/model.js';
-import { ConsoleLog, FATAL_KINDS, type ConsoleEvent } from '../console.js';
+import type { Hello, KexecRequest } from '../../../contract/agent.js';
+import { resolveKernel, type Kernel } from '../../kernels/kernels.js';
+import { PROJECT_DIR } from '../../project.js';
+import type { QemuTargetSpec } from '../../scenario/spec.js';
+import { BaseTarget } from '../base.js';
+import { FATAL_KINDS } from '../console.js';
+import { AgentLink } from '../link.js';
+import { orphanProof } from '../orphan.js';
 import { TargetLostError, type Target, type TargetContext } from '../target.js';
-import { AgentLink, LossSignal } from '../link.js';
 import { guestCmdline, qemuArgs, type GuestPaths, type SshForward } from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
-import { orphanProof } from '../orphan.js';
 
 export const QEMU_BINARY = 'qemu-system-x86_64';
-/** The project as the guest sees it: the same path, through the host root share. */
-export const PROJECT_DIR = resolve(new URL('../../../../', import.meta.url).pathname);
 /** After a panic line, how long to collect the rest of the splat before reporting. */
 const PANIC_SETTLE_MS = 1500;
 /** The guest's init restarts a dead agent; this many deaths in one boot mean it cannot run. */
@@ -42,13 +40,9 @@ export interface BootImage {
   cmdline: string;
 }
 
-export class QemuTarget implements Target {
+export class QemuTarget extends BaseTarget implements Target {
   readonly kind = 'qemu' as const;
-  readonly name: string;
-  private link?: AgentLink;
-  private readonly loss = new LossSignal();
   private child?: ResultPromise<{ stdin: 'ignore'; buffer: false; reject: false }>;
-  private console?: ConsoleLog;
   private socket?: Socket;
   private sockDir?: string;
   private qemuStderr = '';
@@ -59,12 +53,7 @@ export class QemuTarget implements Target {
   firstBoot?: BootImage;
 
   constructor(private readonly opts: QemuTargetOptions) {
-    this.name = opts.spec.name;
-  }
-
-  get rpc(): RpcPeer {
-    if (!this.link) throw new Error(`${this.name}: not started`);
-    return this.link.rpc;
+    super(opts.spec.name);
   }
 
   /** Kernel, initramfs and command line for a boot of `ref` (a fetch or build may happen here). */
@@ -104,10 +93,11 @@ export class QemuTarget implements Target {
     const args = qemuArgs(spec, paths, boot.cmdline, this.opts.ssh);
     log.info({ target: this.name, kernel: boot.kernel.id }, 'starting QEMU');
     log.debug({ target: this.name, argv: [QEMU_BINARY, ...args] }, 'QEMU command line');
-    this.console = new ConsoleLog(join(runDir, `console-${this.name}.log`));
+    // Let the rest of a panic's splat reach the console before reporting it.
+    const serial = this.openConsole(join(runDir, `console-${this.name}.log`), () => Promise.race([this.exited, sleep(PANIC_SETTLE_MS)]));
     const child = execa(...orphanProof(QEMU_BINARY, args), { stdin: 'ignore', buffer: false, reject: false });
     this.child = child;
-    child.stdout!.on('data', (c: Buffer) => this.console!.push(c));
+    child.stdout!.on('data', (c: Buffer) => serial.push(c));
     child.stderr!.on('data', (c: Buffer) => {
       this.qemuStderr += String(c);
       log.warn({ target: this.name, qemu: String(c).trim() }, 'QEMU says');
@@ -118,18 +108,11 @@ export class QemuTarget implements Target {
       this.loss.set(this.lostOnExit());
     });
     let crashes = 0;
-    this.console.onLine((line) => {
+    serial.onLine((line) => {
       if (/^lustress-init: boot /.test(line)) crashes = 0;
       if (AGENT_EXIT_LINE.test(line) && ++crashes === AGENT_CRASHES) {
         this.loss.set(new TargetLostError(this.name, 'exited', `the agent exited ${AGENT_CRASHES} times in a row; its stderr ends with:`, this.agentStderrTail()));
       }
-    });
-    this.console.onEvent((e) => {
-      if (!FATAL_KINDS.has(e.kind)) return;
-      // Let the rest of the splat reach the console before reporting it.
-      void Promise.race([this.exited, sleep(PANIC_SETTLE_MS)]).then(() =>
-        this.loss.set(new TargetLostError(this.name, 'panic', `kernel panic: ${e.text.trim()}`, this.console!.excerpt(e), this.consoleEvents())),
-      );
     });
     if (this.opts.hardTimeoutMs) {
       this.hardTimer = setTimeout(() => child.kill('SIGKILL'), this.opts.hardTimeoutMs);
@@ -159,14 +142,6 @@ export class QemuTarget implements Target {
     }
   }
 
-  waitForHello(deadlineMs: number, previousBootId?: string): Promise<Hello> {
-    return this.link!.waitForHello(deadlineMs, previousBootId);
-  }
-
-  whenLost(): Promise<TargetLostError> {
-    return this.loss.wait();
-  }
-
   private lostOnExit(): TargetLostError {
     const panic = this.console?.events.find((e) => FATAL_KINDS.has(e.kind));
     if (panic) return new TargetLostError(this.name, 'panic', `kernel panic: ${panic.text.trim()}`, this.console!.excerpt(panic), this.consoleEvents());
@@ -182,14 +157,6 @@ export class QemuTarget implements Target {
       .map((f) => join(this.opts.runDir, f))
       .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
     return files.length ? readFileSync(files[0]!, 'utf8').split('\n').slice(-25) : [];
-  }
-
-  consoleEvents(): ConsoleEvent[] {
-    return this.console ? [...this.console.events] : [];
-  }
-
-  consoleExcerpt(event?: ConsoleEvent): string[] {
-    return this.console ? this.console.excerpt(event, event ? 8 : 30, event ? 40 : 0) : [];
   }
 
   async stop(): Promise<void> {

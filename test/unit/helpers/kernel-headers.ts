@@ -5,9 +5,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cacheDir } from '../../../kexec/cache.js';
+import { cacheDir } from '../../../orchestrator/kernels/cache.js';
 
-/** The newest unpacked linux-source tree in the cache (kexec/build.ts unpacks it), or undefined. */
+/** The newest unpacked linux-source tree in the cache (orchestrator/kernels/build.ts unpacks it), or undefined. */
 export function cachedLinuxSource(): { dir: string; name: string } | undefined {
   const build = join(cacheDir(), 'build');
   const trees = (existsSync(build) ? readdirSync(build) : [])

@@ -1,8 +1,11 @@
 // JSON-RPC 2.0 between orchestrator and agent: one JSON object per line over
-// any byte stream (a child's stdio, an ssh session, a virtio-serial port).
-// Extension: a request carries `deadline`, the milliseconds the caller will
-// wait; the agent bounds its own waits by it (guest and host clocks differ,
-// so it is relative).
+// any byte stream (a child's stdio, an ssh session, a virtio-serial port),
+// typed by a method table (contract/agent.ts). Extension: a request carries
+// `deadline`, the milliseconds the caller will wait; the agent bounds its own
+// waits by it (guest and host clocks differ, so it is relative).
+
+import type { MethodTable, ParamsOf, ResultOf } from './agent.js';
+import { problemsOf } from './shape.js';
 
 export const ERR = {
   parse: -32700,
@@ -36,8 +39,8 @@ export class RpcError extends Error {
 }
 
 export type Message =
-  | { jsonrpc: '2.0'; id: number | string; method: string; params?: any; deadline?: number }
-  | { jsonrpc: '2.0'; method: string; params?: any }
+  | { jsonrpc: '2.0'; id: number | string; method: string; params?: unknown; deadline?: number }
+  | { jsonrpc: '2.0'; method: string; params?: unknown }
   | { jsonrpc: '2.0'; id: number | string | null; result: unknown }
   | { jsonrpc: '2.0'; id: number | string | null; error: RpcErrorBody };
 
@@ -90,18 +93,37 @@ export function encode(m: Message): string {
   return JSON.stringify(m) + '\n';
 }
 
-export type Handler = (params: any, ctx: { deadline: number }) => Promise<unknown> | unknown;
+/** What a handler knows of the request it serves. */
+export interface CallContext {
+  /** Epoch ms by which the caller wants the answer. */
+  deadline: number;
+}
 
-/** Either end of the channel: sends requests and notifications, answers requests with `methods`. */
-export class RpcPeer {
+export type Handlers<T extends MethodTable> = {
+  [M in keyof T]: (params: ParamsOf<T, M>, ctx: CallContext) => ResultOf<T, M> | Promise<ResultOf<T, M>>;
+};
+
+/** The methods one end serves, and how its failures become JSON-RPC errors. */
+export interface Served<T extends MethodTable> {
+  spec: T;
+  handlers: Handlers<T>;
+  toError(e: unknown): RpcError;
+}
+
+/**
+ * Either end of the channel: calls `Remote`'s methods, serves its own
+ * (checking every request's params against their declared shapes first),
+ * receives notifications `In` and sends notifications `Out`.
+ */
+export class RpcPeer<Remote extends MethodTable = {}, In extends object = {}, Out extends object = {}> {
   private nextId = 1;
   private readonly waiting = new Map<number | string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; method: string }>();
-  private readonly listeners = new Set<(method: string, params: any) => void>();
+  private readonly listeners = new Set<(method: string, params: unknown) => void>();
   readonly decoder: LineDecoder;
 
   constructor(
     private readonly write: (line: string) => void,
-    private readonly methods: Record<string, Handler> = {},
+    private readonly served?: Served<MethodTable>,
     private readonly onGarbage: (line: string) => void = () => {},
   ) {
     this.decoder = new LineDecoder((m) => this.receive(m), (l) => this.onGarbage(l));
@@ -112,18 +134,22 @@ export class RpcPeer {
     this.decoder.push(chunk);
   }
 
-  onNotification(fn: (method: string, params: any) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+  /** Calls `fn` with every notification `method` carries; returns the unsubscribe. */
+  on<N extends keyof In & string>(method: N, fn: (params: In[N]) => void): () => void {
+    const listener = (m: string, p: unknown) => {
+      if (m === method) fn(p as In[N]);
+    };
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
-  notify(method: string, params?: unknown): void {
-    this.write(encode({ jsonrpc: '2.0', method, ...(params === undefined ? {} : { params }) }));
+  notify<N extends keyof Out & string>(method: N, params: Out[N]): void {
+    this.write(encode({ jsonrpc: '2.0', method, params }));
   }
 
-  request<T = unknown>(method: string, params: unknown, timeoutMs: number): Promise<T> {
+  request<M extends keyof Remote & string>(method: M, params: ParamsOf<Remote, M>, timeoutMs: number): Promise<ResultOf<Remote, M>> {
     const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
         reject(new RpcError(ERR.deadline, `${method}: no answer within ${timeoutMs} ms`, { method, timeoutMs }));
@@ -147,11 +173,11 @@ export class RpcPeer {
   }
 
   private receive(m: unknown): void {
-    if (typeof m !== 'object' || m === null || (m as any).jsonrpc !== '2.0') {
+    if (typeof m !== 'object' || m === null || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
       this.onGarbage(JSON.stringify(m));
       return;
     }
-    const msg = m as any;
+    const msg = m as Record<string, any>;
     if ('result' in msg || 'error' in msg) {
       const w = this.waiting.get(msg.id);
       if (!w) return; // an answer after its deadline: already reported as a timeout
@@ -169,31 +195,32 @@ export class RpcPeer {
       for (const l of this.listeners) l(msg.method, msg.params);
       return;
     }
-    void this.dispatch(msg);
+    void this.dispatch(msg as { id: number | string; method: string; params?: unknown; deadline?: number });
   }
 
   private async dispatch(msg: { id: number | string; method: string; params?: unknown; deadline?: number }): Promise<void> {
-    const handler = Object.hasOwn(this.methods, msg.method) ? this.methods[msg.method] : undefined;
-    if (!handler) {
-      this.reply(msg.id, undefined, new RpcError(ERR.methodNotFound, `no method "${msg.method}"`, { methods: Object.keys(this.methods) }));
+    const served = this.served;
+    const spec = served && Object.hasOwn(served.spec, msg.method) ? served.spec[msg.method] : undefined;
+    if (!served || !spec) {
+      this.reply(msg.id, undefined, new RpcError(ERR.methodNotFound, `no method "${msg.method}"`, { methods: Object.keys(served?.spec ?? {}) }));
+      return;
+    }
+    const params = msg.params ?? {};
+    const problems = problemsOf(spec.params, params);
+    if (problems.length) {
+      this.reply(msg.id, undefined, new RpcError(ERR.invalidParams, `${msg.method}: ${problems.join('; ')}`, { problems }));
       return;
     }
     const budget = typeof msg.deadline === 'number' && msg.deadline > 0 ? msg.deadline : 60_000;
     try {
-      const result = await handler(msg.params ?? {}, { deadline: Date.now() + budget });
+      const result = await served.handlers[msg.method]!(params, { deadline: Date.now() + budget });
       this.reply(msg.id, result ?? null);
     } catch (e) {
-      this.reply(msg.id, undefined, toRpcError(e));
+      this.reply(msg.id, undefined, served.toError(e));
     }
   }
 
   private reply(id: number | string | null, result: unknown, error?: RpcError): void {
     this.write(encode(error ? { jsonrpc: '2.0', id, error: error.toBody() } : { jsonrpc: '2.0', id, result }));
   }
-}
-
-export function toRpcError(e: unknown): RpcError {
-  if (e instanceof RpcError) return e;
-  const err = e as Error & { errno?: number; code?: string; data?: Record<string, unknown> };
-  return new RpcError(ERR.failed, err?.message ?? String(e), { ...(err?.data ?? {}), ...(err?.code ? { code: err.code } : {}) });
 }

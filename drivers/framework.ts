@@ -1,69 +1,14 @@
-// The driver framework, as the kernel's VFIO selftest library has it: each
-// device driver is one small ops table (drivers/<name>/), and the framework
-// wraps it with what every driver needs the same way: the call order (init
-// before use, one batch of copies in flight), the size and count limits,
-// the MSI counter, and the verdict on a batch of copies (the device's own
-// report, copies that touched unmapped IOVAs, faults the IOMMU logged).
+// The driver framework: each device driver is one small ops table
+// (drivers/<name>/, types in ops.ts), and the framework wraps it with what
+// every driver needs the same way: the call order (init before use, one
+// batch of copies in flight), the size and count limits, the MSI counter,
+// and the verdict on a batch of copies (the device's own report, copies that
+// touched unmapped IOVAs, faults the IOMMU logged).
 
-import { EduOps } from './edu/edu.js';
-import { IgbOps } from './igb/igb.js';
-import type { DmaTarget, VfioDevice } from './vfio/device.js';
+import { Unsupported } from '../sys/errors.js';
+import type { DmaContext, Driver, DriverLimits, DriverOps } from './ops.js';
+import type { VfioDevice } from './vfio/device.js';
 import { IommuFaultLog, type IommuFault } from './vfio/faults.js';
-
-/** Where a driver maps its own memory (descriptor rings): the device itself, usually. */
-export interface DmaContext {
-  mapDma(target: DmaTarget): bigint;
-  unmapDma(iova: bigint): void;
-}
-
-export interface DriverLimits {
-  /** Largest `size` memcpyStart accepts. */
-  maxMemcpySize: number;
-  /** Largest `count` memcpyStart accepts. */
-  maxMemcpyCount: number;
-  /** Vector of the enabled MSI/MSI-X index that sendMsi signals. */
-  msiVector: number;
-}
-
-/** What the device itself saw during a batch of copies: empty `errors` when it saw nothing wrong. */
-export interface DeviceReport {
-  errors: string[];
-  details?: Record<string, unknown>;
-}
-
-/** The ops table a device driver implements. */
-export interface DriverOps {
-  readonly name: string;
-  /** Address bits the device can put on the bus (its DMA mask), if fewer than 64. */
-  readonly dmaAddressBits?: number;
-  probe(device: VfioDevice): boolean;
-  /** Brings the device up, its interrupts enabled; returns its limits. */
-  init(device: VfioDevice, dma: DmaContext): Promise<DriverLimits>;
-  remove(): Promise<void>;
-  /** Queues `count` copies of [src, src + size) to [dst, dst + size); returns at once; raises no interrupt. */
-  memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
-  /** Resolves when every copy started is complete or failed, or at `deadline` (epoch ms); recovers the device after a failure. */
-  memcpyWait(deadline: number): Promise<DeviceReport>;
-  /** Makes the device send exactly one message interrupt on limits.msiVector. */
-  sendMsi(): void;
-}
-
-/** What the agent drives (scenario steps memcpy-start, memcpy-wait, send-msi, expect-msi). */
-export interface Driver {
-  readonly name: string;
-  probe(device: VfioDevice): boolean;
-  init(device: VfioDevice, dma?: DmaContext): Promise<void>;
-  remove(): Promise<void>;
-  memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
-  /** Resolves when every copy started is complete; rejects with a DmaError saying what went wrong. `deadlineMs` counts from now. */
-  memcpyWait(deadlineMs: number): Promise<void>;
-  sendMsi(): void;
-  readonly maxMemcpySize: number;
-  readonly maxMemcpyCount: number;
-  readonly msiVector: number;
-  /** MSIs counted since the last call; waits up to `waitMs` for the first if none is pending. Never blocks the event loop. */
-  msiCount(waitMs: number): Promise<number>;
-}
 
 /** A batch of copies that failed; `data` is JSON-safe and says what the device and the IOMMU reported. */
 export class DmaError extends Error {
@@ -83,7 +28,7 @@ interface Batch {
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
-class OpsDriver implements Driver {
+export class OpsDriver implements Driver {
   private device: VfioDevice | undefined;
   private limits: DriverLimits | undefined;
   private faults: IommuFaultLog | undefined;
@@ -163,13 +108,19 @@ class OpsDriver implements Driver {
     }
   }
 
+  get raisesMsi(): boolean {
+    return this.ops.sendMsi !== undefined;
+  }
+
   sendMsi(): void {
-    this.ready('sendMsi');
+    const limits = this.ready('sendMsi');
+    if (!this.ops.sendMsi || limits.msiVector === undefined) throw new Unsupported(`the ${this.name} driver raises no MSI`);
     this.ops.sendMsi();
   }
 
   msiCount(waitMs: number): Promise<number> {
     const limits = this.ready('msiCount');
+    if (limits.msiVector === undefined) throw new Unsupported(`the ${this.name} driver raises no MSI`);
     return this.device!.vector(limits.msiVector).wait(waitMs);
   }
 
@@ -181,7 +132,7 @@ class OpsDriver implements Driver {
     return this.ready('maxMemcpyCount').maxMemcpyCount;
   }
 
-  get msiVector(): number {
+  get msiVector(): number | undefined {
     return this.ready('msiVector').msiVector;
   }
 
@@ -189,28 +140,6 @@ class OpsDriver implements Driver {
     if (!this.limits) throw new Error(`${this.name}: ${what} before init`);
     return this.limits;
   }
-}
-
-/** Every driver there is, by name. */
-export const DRIVERS: Record<string, () => DriverOps> = {
-  igb: () => new IgbOps(),
-  edu: () => new EduOps(),
-};
-
-/** A fresh driver of that name (not yet probed). */
-export function driverByName(name: string): Driver {
-  const make = DRIVERS[name];
-  if (!make) throw new Error(`no driver "${name}" (there are: ${Object.keys(DRIVERS).join(', ')})`);
-  return new OpsDriver(make());
-}
-
-/** Probes the device against every driver; the first that claims it, or undefined. */
-export function probeDriver(device: VfioDevice): Driver | undefined {
-  for (const name of Object.keys(DRIVERS)) {
-    const driver = driverByName(name);
-    if (driver.probe(device)) return driver;
-  }
-  return undefined;
 }
 
 /**

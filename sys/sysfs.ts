@@ -1,9 +1,11 @@
-// Reading PCI facts from sysfs: functions, drivers, IOMMU groups, SR-IOV.
-// Nothing here writes; binding (which does) lives in bind.ts.
+// PCI facts in sysfs: functions, drivers, IOMMU groups, SR-IOV, read; and
+// the one primitive that writes an attribute (binding and SR-IOV changes
+// build on it, behind the caller's Permit).
 
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pciFunctions, type PciFunction } from '../../agents/facts.js';
+import type { PciFunction } from '../contract/facts.js';
+import { SysError, nodeErrno } from './errors.js';
 
 export const PCI_DEVICES = '/sys/bus/pci/devices';
 export const PCI_DRIVERS = '/sys/bus/pci/drivers';
@@ -27,6 +29,49 @@ export function readText(path: string): string | undefined {
 
 export function readAttr(bdf: string, name: string): string | undefined {
   return readText(join(deviceDir(bdf), name));
+}
+
+/** Writes `value` to a sysfs file; a refusal is a SysError naming the file and the device. */
+export function writeAttr(path: string, value: string, bdf: string): void {
+  try {
+    writeFileSync(path, value);
+  } catch (e) {
+    throw new SysError(`write("${value.trim()}" > ${path})`, nodeErrno(e), bdf);
+  }
+}
+
+/** Every PCI function with its ids, driver, IOMMU group and SR-IOV state. */
+export function pciFunctions(): PciFunction[] {
+  return listDir(PCI_DEVICES)
+    .sort()
+    .map((bdf) => {
+      const num = (name: string) => {
+        const v = readAttr(bdf, name);
+        return v === undefined ? undefined : Number(v);
+      };
+      const hex = (name: string) => (readAttr(bdf, name) ?? '').replace(/^0x/, '');
+      const fn: PciFunction = { bdf, vendor: hex('vendor'), device: hex('device'), class: hex('class') };
+      const driver = currentDriver(bdf);
+      const group = linkTarget(join(deviceDir(bdf), 'iommu_group'));
+      const total = num('sriov_totalvfs');
+      const physfn = physfnOf(bdf);
+      if (driver) fn.driver = driver;
+      if (group !== undefined) fn.iommuGroup = Number(group);
+      if (total !== undefined) {
+        fn.sriovTotalVfs = total;
+        fn.sriovNumVfs = num('sriov_numvfs') ?? 0;
+      }
+      if (physfn) fn.physfn = physfn;
+      return fn;
+    });
+}
+
+/** IOMMU groups and their members, by group number. */
+export function iommuGroups(): { group: number; devices: string[] }[] {
+  const root = '/sys/kernel/iommu_groups';
+  return listDir(root)
+    .map((g) => ({ group: Number(g), devices: listDir(join(root, g, 'devices')).sort() }))
+    .sort((a, b) => a.group - b.group);
 }
 
 function linkTarget(path: string): string | undefined {
@@ -130,7 +175,6 @@ function listDir(path: string): string[] {
     return [];
   }
 }
-
 
 export interface SriovState {
   totalVfs: number;

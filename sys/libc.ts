@@ -1,10 +1,12 @@
-// The system calls VFIO needs, bound through koffi to glibc. Each wrapper
-// throws a SysError that names the call (the ioctl by its uAPI name), errno
+// The system calls lustress makes on the machine under test (VFIO, iommufd,
+// LUO, kexec, memfds, eventfds), bound through koffi to glibc. Each wrapper
+// throws a SysError that names the call (an ioctl by its uAPI name), errno
 // and, where there is one, the device's BDF. Pointers are bigints (koffi 3);
 // Buffers passed as `void *` are handed to the kernel in place, so an ioctl
 // that writes its argument writes into the Buffer.
 
 import koffi from 'koffi';
+import { SysError } from './errors.js';
 import { IOCTL, type IoctlName } from './uapi.js';
 
 const libc = koffi.load('libc.so.6');
@@ -25,6 +27,9 @@ const native = {
   ftruncate: libc.func('int ftruncate(int fd, int64_t length)'),
   lseek: libc.func('int64_t lseek(int fd, int64_t offset, int whence)'),
   dup: libc.func('int dup(int fd)'),
+  syscall: libc.func('long syscall(long number, ...)'),
+  reboot: libc.func('int reboot(int cmd)'),
+  sync: libc.func('void sync(void)'),
 };
 
 export const O_RDONLY = 0o0;
@@ -48,22 +53,6 @@ export const EFD_CLOEXEC = 0o2000000;
 export const POLLIN = 0x1;
 export const SEEK_END = 2;
 
-const ERRNO_NAMES = new Map(Object.entries(koffi.os.errno).map(([name, value]) => [value, name]));
-
-/** A failed system call: which call, which errno, on which device. */
-export class SysError extends Error {
-  readonly code: string;
-  constructor(readonly call: string, readonly errno: number, readonly bdf?: string, detail?: string) {
-    const code = ERRNO_NAMES.get(errno) ?? `errno ${errno}`;
-    super(`${bdf ? `${bdf}: ` : ''}${call} failed: ${code}${detail ? ` (${detail})` : ''}`);
-    this.name = 'SysError';
-    this.code = code;
-  }
-  /** What the agent puts into a structured error (agents/protocol.ts toRpcError reads `data`). */
-  get data(): Record<string, unknown> {
-    return { call: this.call, errno: this.errno, code: this.code, ...(this.bdf ? { bdf: this.bdf } : {}) };
-  }
-}
 
 /** Who a call is made for, for the error message: the device's BDF if any. */
 export interface CallContext {
@@ -198,4 +187,21 @@ export function view(addr: bigint, length: number): Uint8Array {
 /** The address of a Buffer's bytes, for uAPI structs that carry a user pointer; keep the Buffer alive across the call. */
 export function addressOf(buf: Buffer): bigint {
   return koffi.address(buf);
+}
+
+const SYS_KEXEC_FILE_LOAD = 320; // x86_64
+const LINUX_REBOOT_CMD_KEXEC = 0x45584543;
+export const KEXEC_FILE_NO_INITRAMFS = 0x4;
+
+/** kexec_file_load(2); the command line's length counts its terminating NUL. */
+export function kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: string, flags: number, ctx: CallContext): void {
+  const rc = Number(native.syscall(SYS_KEXEC_FILE_LOAD, 'int', kernelFd, 'int', initrdFd, 'unsigned long', Buffer.byteLength(cmdline) + 1, 'str', cmdline, 'unsigned long', flags));
+  if (rc !== 0) throw new SysError('kexec_file_load', koffi.errno(), ctx.bdf, ctx.detail);
+}
+
+/** sync(2), then reboot(2) into the loaded kexec image; returns only if the kernel refused. */
+export function rebootIntoKexec(): never {
+  native.sync();
+  native.reboot(LINUX_REBOOT_CMD_KEXEC);
+  throw new SysError('reboot(LINUX_REBOOT_CMD_KEXEC)', koffi.errno(), undefined, 'the kernel did not execute the loaded image');
 }

@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { cacheDir } from './cache.js';
 import { parseConfig } from './kconfig.js';
 
-export const LIVE_UPDATE_FRAGMENT = new URL('../../kexec/live-update.config', import.meta.url);
+export const LIVE_UPDATE_FRAGMENT = new URL('../../../orchestrator/kernels/live-update.config', import.meta.url);
 /** Part of the cache key: change it whenever the steps below change what gets built. */
 export const BUILD_RECIPE = 'x86_64_defconfig + kvm_guest.config + fragment, bzImage, v1';
 
@@ -68,7 +68,7 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   if (missing.length) {
     await close(logStream);
     throw new KernelBuildError(
-      `the kernel configuration lacks options kexec/live-update.config asks for (a dependency is missing or the option no longer exists in ${req.pkg} ${req.version})`,
+      `the kernel configuration lacks options orchestrator/kernels/live-update.config asks for (a dependency is missing or the option no longer exists in ${req.pkg} ${req.version})`,
       logFile,
       missing.join('\n'),
     );

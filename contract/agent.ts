@@ -1,0 +1,171 @@
+// The agent's interface, declared once for both sides: every method with the
+// shape of its params (checked by the agent on every request) and the type of
+// its result, and every notification with its payload. The agent's method
+// table must implement exactly this (Handlers<AgentMethods>) and the
+// orchestrator's calls are typed by it, so a renamed field or a missing method
+// is a compile error, not a guest test failing minutes later.
+
+import { IOMMU_MODES } from './devices.js';
+import type { Capabilities, Hello } from './facts.js';
+import { bool, extend, int, list, object, oneOf, optional, record, str, u64, type Infer, type Shape } from './shape.js';
+
+/** A result type, carried by the table for the compiler only. */
+export interface Returns<R> {
+  readonly result?: R;
+}
+const returns = <R>(): Returns<R> => ({});
+
+export interface MethodSpec<P = unknown, R = unknown> {
+  params: Shape<P>;
+  result: Returns<R>;
+}
+export type MethodTable = Record<string, MethodSpec<any, any>>;
+export type ParamsOf<T extends MethodTable, M extends keyof T> = Infer<T[M]['params']>;
+export type ResultOf<T extends MethodTable, M extends keyof T> = T[M]['result'] extends Returns<infer R> ? R : never;
+
+// ---------------------------------------------------------------- shared shapes
+
+const name = str;
+const u32 = int(0, 2 ** 32 - 1);
+
+export const bufferParam = object({ name, sizeBytes: int(1), backing: oneOf('memfd', 'hugetlb') });
+export type BufferParam = Infer<typeof bufferParam>;
+
+/** Which pattern a buffer holds: its seed and the generation of the fill that wrote it. */
+export const patternId = object({ seed: u32, generation: u32 });
+export type PatternId = Infer<typeof patternId>;
+
+const patterned = extend(bufferParam, { pattern: patternId });
+const preserved = extend(bufferParam, { token: u64 });
+export type PreservedBuffer = Infer<typeof preserved>;
+
+export const deviceParam = object({
+  name,
+  bdf: optional(str),
+  id: optional(str),
+  index: optional(int(0)),
+  vf: optional(int(0, 255)),
+  driver: str,
+  iommu: oneOf(...IOMMU_MODES),
+  force: bool,
+});
+export type DeviceParam = Infer<typeof deviceParam>;
+
+const kexecRequest = object({ kernel: str, initrd: optional(str), cmdline: optional(str), append: optional(str) });
+/** What a target asks the agent to load: without `cmdline`, the running kernel's, plus `append`. */
+export type KexecRequest = Infer<typeof kexecRequest>;
+
+// ---------------------------------------------------------------- result types
+
+export interface Mismatch {
+  /** Byte offset into the buffer where a run of differing bytes starts. */
+  offset: number;
+  /** Length of the differing run. */
+  length: number;
+  expected: string;
+  actual: string;
+}
+
+export interface VerifyReport {
+  bytes: number;
+  ms: number;
+  /** Pages with at least one wrong byte. */
+  badPages: number;
+  /** Wrong bytes in all. */
+  badBytes: number;
+  mismatches: Mismatch[];
+}
+
+export interface BindResult {
+  bdf: string;
+  pf?: string;
+  sriov?: { totalVfs: number; numVfs: number; vfs: string[] };
+  group: number;
+  previousDriver?: string;
+  driver: string;
+  iommu: string;
+  maxMemcpySize: number;
+  maxMemcpyCount: number;
+  /** Absent when the driver raises no MSI. */
+  msiVector?: number;
+}
+
+/** A file the kernel would not preserve (it has no LUO handler for its kind). */
+export interface Refusal {
+  what: string;
+  errno: string;
+}
+
+export interface DmaInFlight {
+  device: string;
+  bytesDone: number;
+  batches: number;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+  timedOut: boolean;
+}
+
+// ---------------------------------------------------------------- the methods
+
+const none = object({});
+
+export const AGENT_METHODS = {
+  hello: { params: none, result: returns<Hello>() },
+  ping: { params: none, result: returns<{ bootId: string; time: number }>() },
+  stats: { params: none, result: returns<{ rssBytes: number; heapUsedBytes: number }>() },
+  /** Runs a command (guest tests, the kernel's C selftests as a yardstick); disposable machines only. */
+  exec: {
+    params: object({ argv: list(str), cwd: optional(str), env: optional(record(str)), timeoutMs: optional(int(1)) }),
+    result: returns<ExecResult>(),
+  },
+  bind: { params: object({ device: deviceParam }), result: returns<BindResult>() },
+  map: {
+    params: object({ device: name, buffers: list(bufferParam) }),
+    result: returns<{ iovas: Record<string, string>; mappedBytes: number }>(),
+  },
+  fill: { params: object({ buffers: list(patterned) }), result: returns<{ bytes: number; ms: number }>() },
+  'memcpy-start': {
+    params: object({ device: name, from: name, to: name, sizeBytes: optional(int(1)), count: int(1), unmapped: optional(oneOf('from', 'to')) }),
+    result: returns<{ plannedBytes: number; batches: number; src: string; dst: string }>(),
+  },
+  'memcpy-wait': { params: object({ device: name }), result: returns<{ ms: number; batches: number; bytes: number }>() },
+  'send-msi': { params: object({ device: name, count: int(1) }), result: returns<{ sent: number; firstMs?: number }>() },
+  'expect-msi': { params: object({ device: name, count: int(0), withinMs: int(0) }), result: returns<{ count: number }>() },
+  preserve: {
+    params: object({ session: name, buffers: list(bufferParam), devices: list(name) }),
+    result: returns<{ tokens: Record<string, string>; unsupported: Refusal[] }>(),
+  },
+  'kexec-load': { params: kexecRequest, result: returns<{ kernel: string; initrd?: string; cmdline: string }>() },
+  /** Answers first (the blackout clock starts on the answer), then executes the loaded kernel. */
+  'kexec-exec': { params: none, result: returns<{ instant: number; inFlight: { dma: DmaInFlight[] } }>() },
+  retrieve: { params: object({ session: name, buffers: list(preserved) }), result: returns<{ buffers: string[] }>() },
+  verify: { params: object({ buffers: list(patterned) }), result: returns<{ reports: Record<string, VerifyReport> }>() },
+  finish: { params: object({ session: name }), result: returns<Record<string, never>>() },
+  corrupt: {
+    params: object({ buffer: name, offset: int(0), xor: int(1, 255) }),
+    result: returns<{ offset: number; before: number; after: number }>(),
+  },
+  /** Lets go of everything the iteration held: devices back to their drivers, sessions, buffers. */
+  release: { params: none, result: returns<Record<string, never>>() },
+} as const satisfies MethodTable;
+
+export type AgentMethods = typeof AGENT_METHODS;
+export type AgentMethod = keyof AgentMethods;
+export type AgentParams<M extends AgentMethod> = ParamsOf<AgentMethods, M>;
+export type AgentResult<M extends AgentMethod> = ResultOf<AgentMethods, M>;
+
+/** What the agent says unasked. */
+export interface AgentNotifications {
+  /** Every boot's agent announces itself: across a kexec the orchestrator waits for exactly this. */
+  hello: Hello;
+  /** reboot(2) returned: the kernel did not execute the loaded image. */
+  'kexec-failed': { message: string; call?: string; errno?: number; code?: string };
+}
+
+export type { Capabilities, Hello };

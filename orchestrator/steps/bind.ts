@@ -1,0 +1,32 @@
+// bind: the device to vfio-pci, opened in its iommu mode, its driver initialised.
+
+import type { DeviceParam } from '../../contract/agent.js';
+import type { DeviceSpec } from '../scenario/spec.js';
+import { defineStep, recorded } from './define.js';
+
+/** The device as the agent needs it to find and open it. */
+function deviceParam(d: DeviceSpec): DeviceParam {
+  return {
+    name: d.name,
+    ...(d.bdf ? { bdf: d.bdf } : {}),
+    ...(d.id ? { id: d.id, index: d.index } : {}),
+    ...(d.vf !== undefined ? { vf: d.vf } : {}),
+    driver: d.driver,
+    iommu: d.iommu,
+    force: d.force,
+  };
+}
+
+export const bind = defineStep('bind', {
+  model: (a: { device: string }) => ({ device: a.device }),
+  label: (s) => `bind ${s.device}`,
+  devices: (s) => [s.device],
+  check(c) {
+    const device = c.args.device;
+    if (!c.mustExist('device', device, ['device'])) return;
+    const at = c.flow.bound.get(device);
+    if (at !== undefined) c.report(['device'], `device "${device}" is already bound at steps[${at}]`);
+    c.flow.bound.set(device, c.index);
+  },
+  run: async (s, ctx) => recorded(await ctx.call('bind', { device: deviceParam(ctx.state.device(s.device)) })),
+});
