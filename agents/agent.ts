@@ -61,7 +61,12 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       'kexec-load': (p) => kexecLoad(p, permit),
       // Nothing is let go first: devices may still be doing DMA, and LUO needs the session fds open.
       'kexec-exec': () =>
-        kexecExec(permit, dmaInFlight(state), () => log.info('executing the loaded kernel'), (failure) => peer.notify('kexec-failed', failure)),
+        kexecExec(
+          permit,
+          dmaInFlight(state),
+          () => log.info('executing the loaded kernel'),
+          (failure) => peer.notify('kexec-failed', failure),
+        ),
       release: async () => {
         await state.release();
         return {};

@@ -7,14 +7,24 @@ import type { AgentMethods, DeviceParam, DmaInFlight } from '../contract/agent.j
 import { ERR, RpcError, type Handlers } from '../contract/rpc.js';
 import type { Driver } from '../drivers/ops.js';
 import { driverByName } from '../drivers/registry.js';
-import { bindToVfio, disableSriov, enableSriov, openVfioDevice, restoreDriver, type VfioDevice } from '../drivers/vfio/index.js';
+import {
+  bindToVfio,
+  disableSriov,
+  enableSriov,
+  openVfioDevice,
+  restoreDriver,
+  type VfioDevice,
+} from '../drivers/vfio/index.js';
 import type { Permit } from '../sys/errors.js';
 import { findPciFunctions, sriovState } from '../sys/sysfs.js';
 import { DmaStream } from './dma-stream.js';
 import { BadRequest } from './errors.js';
 import type { AgentState, DeviceHandle, PreservableFd } from './state.js';
 
-type DeviceMethods = Pick<Handlers<AgentMethods>, 'bind' | 'map' | 'memcpy-start' | 'memcpy-wait' | 'send-msi' | 'expect-msi'>;
+type DeviceMethods = Pick<
+  Handlers<AgentMethods>,
+  'bind' | 'map' | 'memcpy-start' | 'memcpy-wait' | 'send-msi' | 'expect-msi'
+>;
 
 /** The device steps' methods, over this boot's state; every side effect asks `permit`. */
 export function deviceMethods(state: AgentState, permit: Permit): DeviceMethods {
@@ -64,16 +74,24 @@ class BoundDevice implements DeviceHandle {
 
 function device(state: AgentState, name: string): BoundDevice {
   const d = state.devices.get(name);
-  if (!(d instanceof BoundDevice)) throw new RpcError(ERR.failed, `device ${name} is not bound in this boot`, { device: name });
+  if (!(d instanceof BoundDevice))
+    throw new RpcError(ERR.failed, `device ${name} is not bound in this boot`, { device: name });
   return d;
 }
 
 function selectFunction(p: DeviceParam): string {
-  const found = findPciFunctions({ ...(p.bdf ? { bdf: p.bdf } : {}), ...(p.id ? { id: p.id, index: p.index ?? 0 } : {}) });
+  const found = findPciFunctions({
+    ...(p.bdf ? { bdf: p.bdf } : {}),
+    ...(p.id ? { id: p.id, index: p.index ?? 0 } : {}),
+  });
   if (found.length !== 1) {
     const all = p.id ? findPciFunctions({ id: p.id }).map((f) => f.bdf) : [];
     const what = p.bdf ?? `${p.id} #${p.index ?? 0}`;
-    throw new RpcError(ERR.failed, `no PCI function ${what}${p.id ? ` (functions with that id: ${all.join(', ') || 'none'})` : ''}`, { device: p.name });
+    throw new RpcError(
+      ERR.failed,
+      `no PCI function ${what}${p.id ? ` (functions with that id: ${all.join(', ') || 'none'})` : ''}`,
+      { device: p.name },
+    );
   }
   return found[0]!.bdf;
 }
@@ -160,7 +178,12 @@ function memcpyStart(state: AgentState, p: Parameters<DeviceMethods['memcpy-star
   } catch (e) {
     throw new BadRequest((e as Error).message, { device: p.device });
   }
-  return { plannedBytes: d.stream.plannedBytes, batches: d.stream.batches, src: `0x${src.toString(16)}`, dst: `0x${dst.toString(16)}` };
+  return {
+    plannedBytes: d.stream.plannedBytes,
+    batches: d.stream.batches,
+    src: `0x${src.toString(16)}`,
+    dst: `0x${dst.toString(16)}`,
+  };
 }
 
 async function memcpyWait(state: AgentState, p: { device: string }, deadline: number) {
@@ -204,7 +227,8 @@ async function expectMsi(state: AgentState, p: { device: string; count: number; 
   // Taken first: a driver without MSI makes the step a SKIP with the reason, not a count of 0.
   let seen = d.msisCounted + (await d.driver.msiCount(0));
   d.msisCounted = 0;
-  while (Date.now() < until && (seen < p.count || p.count === 0)) seen += await d.driver.msiCount(Math.max(1, until - Date.now()));
+  while (Date.now() < until && (seen < p.count || p.count === 0))
+    seen += await d.driver.msiCount(Math.max(1, until - Date.now()));
   if (p.count > 0) seen += await d.driver.msiCount(EXTRA_MSI_GRACE_MS);
   return { count: seen };
 }

@@ -39,7 +39,13 @@ export class DmaStream {
   private readonly plan: Generator<Batch>;
   private readonly finished: Promise<void>;
 
-  constructor(private readonly driver: Driver, private readonly src: bigint, private readonly dst: bigint, size: number, count: number) {
+  constructor(
+    private readonly driver: Driver,
+    private readonly src: bigint,
+    private readonly dst: bigint,
+    size: number,
+    count: number,
+  ) {
     this.plannedBytes = size * count;
     this.plan = batchesOf(size, count, driver.maxMemcpySize, driver.maxMemcpyCount);
     // The first batch starts now, so the step returns with DMA under way (and a bad argument throws here).
@@ -77,7 +83,10 @@ export class DmaStream {
   async wait(deadlineMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the copies were not done within ${deadlineMs} ms (${this.batches} batch(es) started)`)), deadlineMs);
+      timer = setTimeout(
+        () => reject(new Error(`the copies were not done within ${deadlineMs} ms (${this.batches} batch(es) started)`)),
+        deadlineMs,
+      );
     });
     try {
       await Promise.race([this.finished, late]);

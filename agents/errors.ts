@@ -10,7 +10,10 @@ import { NotPermitted, SysError, Unsupported } from '../sys/errors.js';
 
 /** A request the agent cannot act on as given (a buffer too small, an offset outside it). */
 export class BadRequest extends Error {
-  constructor(message: string, readonly data: Record<string, unknown> = {}) {
+  constructor(
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = 'BadRequest';
   }
@@ -21,6 +24,7 @@ export function toRpcError(e: unknown): RpcError {
   if (e instanceof NotPermitted) return new RpcError(ERR.refused, e.message, { action: e.action });
   if (e instanceof Unsupported) return new RpcError(ERR.unsupported, e.message, e.data);
   if (e instanceof BadRequest) return new RpcError(ERR.invalidParams, e.message, e.data);
-  if (e instanceof SysError || e instanceof DmaError || e instanceof DeviceError) return new RpcError(ERR.failed, e.message, e.data);
+  if (e instanceof SysError || e instanceof DmaError || e instanceof DeviceError)
+    return new RpcError(ERR.failed, e.message, e.data);
   return new RpcError(ERR.failed, e instanceof Error ? e.message : String(e));
 }

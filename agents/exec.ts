@@ -6,7 +6,11 @@ import type { AgentParams, AgentResult } from '../contract/agent.js';
 import type { Permit } from '../sys/errors.js';
 import { BadRequest } from './errors.js';
 
-export async function execCommand(p: AgentParams<'exec'>, deadline: number, permit: Permit): Promise<AgentResult<'exec'>> {
+export async function execCommand(
+  p: AgentParams<'exec'>,
+  deadline: number,
+  permit: Permit,
+): Promise<AgentResult<'exec'>> {
   permit.allow(`run ${p.argv[0] ?? 'a command'}`);
   if (!p.argv.length) throw new BadRequest('exec needs argv: a non-empty list of strings');
   const started = Date.now();

@@ -6,5 +6,8 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 export function agentLogger(level: string, file?: string): Logger {
-  return pino({ level, base: { name: 'agent' } }, pino.destination({ dest: file ?? 2, sync: true, ...(file ? { mkdir: true } : {}) }));
+  return pino(
+    { level, base: { name: 'agent' } },
+    pino.destination({ dest: file ?? 2, sync: true, ...(file ? { mkdir: true } : {}) }),
+  );
 }

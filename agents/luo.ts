@@ -31,7 +31,8 @@ function preserveOne(session: LuoSession, fd: number, token: bigint, what: strin
 }
 
 function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'preserve'> {
-  if (state.sessions.has(p.session)) throw new RpcError(ERR.failed, `session ${p.session} is already open in this boot`);
+  if (state.sessions.has(p.session))
+    throw new RpcError(ERR.failed, `session ${p.session} is already open in this boot`);
   const session = state.luo().createSession(p.session);
   state.sessions.set(p.session, session);
   const tokens: Record<string, string> = {};
@@ -75,7 +76,10 @@ function finish(state: AgentState, p: AgentParams<'finish'>): AgentResult<'finis
 }
 
 /** Which kinds of file this kernel's LUO accepts, found by trying in a throwaway session. */
-export function probePreservable(state: AgentState, candidates: { kind: string; fd: number }[]): Record<string, string> {
+export function probePreservable(
+  state: AgentState,
+  candidates: { kind: string; fd: number }[],
+): Record<string, string> {
   const session = state.luo().createSession(`lustress-probe-${process.pid}`);
   try {
     const verdicts: Record<string, string> = {};
@@ -87,4 +91,3 @@ export function probePreservable(state: AgentState, candidates: { kind: string; 
     session.close();
   }
 }
-

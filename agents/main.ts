@@ -26,7 +26,10 @@ export const AGENT_USAGE = [
   'Run the agent on the machine under test (started by lustress; JSON-RPC, one message a line)',
   '',
   'Options:',
-  ...Object.entries(OPTIONS).map(([name, o]) => `  --${`${name}${o.type === 'string' ? ' VALUE' : ''}`.padEnd(18)} ${o.describe}${'default' in o && o.default !== false ? ` [default: ${o.default}]` : ''}`),
+  ...Object.entries(OPTIONS).map(
+    ([name, o]) =>
+      `  --${`${name}${o.type === 'string' ? ' VALUE' : ''}`.padEnd(18)} ${o.describe}${'default' in o && o.default !== false ? ` [default: ${o.default}]` : ''}`,
+  ),
 ].join('\n');
 
 function usageError(message: string): never {
@@ -45,7 +48,8 @@ export async function agentMain(argv: string[]): Promise<void> {
     process.stdout.write(`${AGENT_USAGE}\n`);
     return;
   }
-  if (!LOG_LEVELS.includes(values['log-level'])) usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${values['log-level']}"`);
+  if (!LOG_LEVELS.includes(values['log-level']))
+    usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${values['log-level']}"`);
   if (values.stdio === Boolean(values.port)) usageError('give exactly one of --stdio or --port DEVICE');
   // Loaded here, not at the top: --help and usage errors need none of the VFIO and kexec bindings.
   const [{ runAgent }, { machineIsDisposable }, { portTransport, stdioTransport }] = await Promise.all([

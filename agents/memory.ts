@@ -37,7 +37,8 @@ function verify(state: AgentState, p: AgentParams<'verify'>): AgentResult<'verif
 /** A negative control: flips bits of one byte where the buffer lies, so a verify must find it. */
 function corrupt(state: AgentState, p: AgentParams<'corrupt'>): AgentResult<'corrupt'> {
   const bytes = state.existing(p.buffer).bytes;
-  if (p.offset >= bytes.length) throw new BadRequest(`offset ${p.offset} is outside buffer ${p.buffer} (${bytes.length} bytes)`);
+  if (p.offset >= bytes.length)
+    throw new BadRequest(`offset ${p.offset} is outside buffer ${p.buffer} (${bytes.length} bytes)`);
   const before = bytes[p.offset]!;
   bytes[p.offset] = before ^ p.xor;
   return { offset: p.offset, before, after: bytes[p.offset]! };

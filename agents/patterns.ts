@@ -111,14 +111,16 @@ export function verifyPattern(mem: Uint8Array, id: PatternId, length = mem.lengt
     // Something in this run differs: account for it page by page.
     for (let k = 0; k < n; k++) {
       const from = at + k * PAGE;
-      if (src.compare(expected, k * PAGE, (k + 1) * PAGE, from, from + PAGE) !== 0) describePage(report, src.subarray(from, from + PAGE), expected.subarray(k * PAGE, (k + 1) * PAGE), from);
+      if (src.compare(expected, k * PAGE, (k + 1) * PAGE, from, from + PAGE) !== 0)
+        describePage(report, src.subarray(from, from + PAGE), expected.subarray(k * PAGE, (k + 1) * PAGE), from);
     }
   }
   const rest = length - whole * PAGE;
   if (rest > 0) {
     const at = whole * PAGE;
     const expected = expectedPage(id, whole).subarray(0, rest);
-    if (src.compare(expected, 0, rest, at, at + rest) !== 0) describePage(report, src.subarray(at, at + rest), expected, at);
+    if (src.compare(expected, 0, rest, at, at + rest) !== 0)
+      describePage(report, src.subarray(at, at + rest), expected, at);
   }
   report.ms = performance.now() - started;
   return report;

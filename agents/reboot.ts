@@ -30,7 +30,10 @@ export function exec(
       onExec();
       kexecExecute(permit);
     } catch (e) {
-      notify({ message: (e as Error).message, ...(e instanceof SysError ? { call: e.call, errno: e.errno, code: e.code } : {}) });
+      notify({
+        message: (e as Error).message,
+        ...(e instanceof SysError ? { call: e.call, errno: e.errno, code: e.code } : {}),
+      });
     }
   });
   return { instant: Date.now(), inFlight: { dma: inFlight } };

@@ -25,7 +25,10 @@ export function permitFor(disposable: boolean): Permit {
   return {
     allow(action: string): void {
       if (!disposable) {
-        throw new NotPermitted(action, 'this machine is not marked disposable (it is not a lustress QEMU guest and the agent was not started with --disposable)');
+        throw new NotPermitted(
+          action,
+          'this machine is not marked disposable (it is not a lustress QEMU guest and the agent was not started with --disposable)',
+        );
       }
     },
   };

@@ -39,7 +39,8 @@ export class AgentState {
   buffer(p: BufferParam): DmaBuffer {
     const existing = this.buffers.get(p.name);
     if (existing) {
-      if (existing.size < p.sizeBytes) throw new BadRequest(`buffer ${p.name} holds ${existing.size} bytes, not ${p.sizeBytes}`, { buffer: p.name });
+      if (existing.size < p.sizeBytes)
+        throw new BadRequest(`buffer ${p.name} holds ${existing.size} bytes, not ${p.sizeBytes}`, { buffer: p.name });
       return existing;
     }
     const created = DmaBuffer.create(p.sizeBytes, { hugetlb: p.backing === 'hugetlb', name: `lustress:${p.name}` });
@@ -50,7 +51,12 @@ export class AgentState {
   /** A buffer that must already exist (filled, mapped or retrieved in this boot). */
   existing(name: string): DmaBuffer {
     const b = this.buffers.get(name);
-    if (!b) throw new RpcError(ERR.failed, `buffer ${name} does not exist in this boot: nothing filled, mapped or retrieved it`, { buffer: name });
+    if (!b)
+      throw new RpcError(
+        ERR.failed,
+        `buffer ${name} does not exist in this boot: nothing filled, mapped or retrieved it`,
+        { buffer: name },
+      );
     return b;
   }
 

@@ -33,7 +33,9 @@ export function portTransport(path: string): Transport {
     run: async (onData) => {
       const buf = Buffer.alloc(64 * 1024);
       for (;;) {
-        const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))));
+        const n = await new Promise<number>((resolve, reject) =>
+          read(fd, buf, 0, buf.length, null, (err, bytes) => (err ? reject(err) : resolve(bytes))),
+        );
         if (n > 0) onData(Buffer.from(buf.subarray(0, n)));
         else await sleep(100);
       }

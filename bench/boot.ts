@@ -45,7 +45,15 @@ async function floorBoot(dir: string, kernelRef: string): Promise<number> {
   const spec = { ...defaultTarget([]), devices: [{ model: 'igb' as const, count: 1, vfs: 0 }] };
   const kernel = await resolveKernel(kernelRef);
   const runDir = mkdtempSync(join(dir, 'floor-'));
-  const paths = { kernelImage: kernel.image, initrd: floorInitramfs(dir), runDir, projectDir: PROJECT_DIR, nodePath: process.execPath, agentSocket: join(runDir, 'a.sock'), qmpSocket: join(runDir, 'q.sock') };
+  const paths = {
+    kernelImage: kernel.image,
+    initrd: floorInitramfs(dir),
+    runDir,
+    projectDir: PROJECT_DIR,
+    nodePath: process.execPath,
+    agentSocket: join(runDir, 'a.sock'),
+    qmpSocket: join(runDir, 'q.sock'),
+  };
   // The same machine and the same command line as a lustress guest; only the initramfs differs.
   const args = qemuArgs(spec, paths, guestCmdline(spec, kernel, paths));
   const started = performance.now();
@@ -89,12 +97,14 @@ export async function bootBench(rounds = 3, kernelRef = 'live-update'): Promise<
   }
   const value = median(ours) / 1000;
   const reference = median(floor) / 1000;
-  return [{
-    name: `boot to agent hello (${kernelRef})`,
-    value,
-    unit: 's',
-    reference,
-    ratio: value / reference,
-    note: `median of ${rounds}; reference: the same kernel and machine booting a static busybox /init to its first console line`,
-  }];
+  return [
+    {
+      name: `boot to agent hello (${kernelRef})`,
+      value,
+      unit: 's',
+      reference,
+      ratio: value / reference,
+      note: `median of ${rounds}; reference: the same kernel and machine booting a static busybox /init to its first console line`,
+    },
+  ];
 }

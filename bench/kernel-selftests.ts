@@ -20,7 +20,10 @@ export interface SelftestTree {
 }
 
 /** The tree, fetched and prepared once; `build` runs under the tree's lock, so two benchmarks never build in it at once. */
-export async function withSelftestTree<T>(log: (msg: string) => void, build: (tree: SelftestTree) => Promise<T>): Promise<T> {
+export async function withSelftestTree<T>(
+  log: (msg: string) => void,
+  build: (tree: SelftestTree) => Promise<T>,
+): Promise<T> {
   const apt = new PrivateApt(['experimental'], log);
   const version = await apt.candidate(PKG, 'experimental');
   if (!version) throw new Error(`Debian experimental offers no ${PKG}`);

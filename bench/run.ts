@@ -12,9 +12,18 @@ import { soakBench } from './soak.js';
 
 export const BENCHMARKS: Record<string, { about: string; run: () => Promise<BenchResult[]> }> = {
   boot: { about: 'QEMU target start to agent hello, against a bare busybox boot', run: () => bootBench() },
-  cycle: { about: 'one live-update iteration against the kernel\'s static LUO selftest; verify against memcmp', run: () => cycleBench({ log: (m) => process.stderr.write(`${m}\n`) }) },
-  soak: { about: 'orchestrator CPU and memory per target with 1, 2 and 4 guests; its CPU per iteration against the blackout', run: () => soakBench((m) => process.stderr.write(`${m}\n`)) },
-  dma: { about: 'igb memcpy throughput and MSI latency, against the kernel C driver', run: () => dmaBench({ log: (m) => process.stderr.write(`${m}\n`) }) },
+  cycle: {
+    about: "one live-update iteration against the kernel's static LUO selftest; verify against memcmp",
+    run: () => cycleBench({ log: (m) => process.stderr.write(`${m}\n`) }),
+  },
+  soak: {
+    about: 'orchestrator CPU and memory per target with 1, 2 and 4 guests; its CPU per iteration against the blackout',
+    run: () => soakBench((m) => process.stderr.write(`${m}\n`)),
+  },
+  dma: {
+    about: 'igb memcpy throughput and MSI latency, against the kernel C driver',
+    run: () => dmaBench({ log: (m) => process.stderr.write(`${m}\n`) }),
+  },
 };
 
 export function formatResult(r: BenchResult): string {
@@ -24,7 +33,11 @@ export function formatResult(r: BenchResult): string {
 async function main(names: string[]): Promise<number> {
   const unknown = names.filter((n) => !Object.hasOwn(BENCHMARKS, n));
   if (unknown.length) {
-    process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}\navailable:\n${Object.entries(BENCHMARKS).map(([n, b]) => `  ${n}  ${b.about}`).join('\n')}\n`);
+    process.stderr.write(
+      `unknown benchmark(s): ${unknown.join(', ')}\navailable:\n${Object.entries(BENCHMARKS)
+        .map(([n, b]) => `  ${n}  ${b.about}`)
+        .join('\n')}\n`,
+    );
     return 2;
   }
   for (const name of names.length ? names : Object.keys(BENCHMARKS)) {

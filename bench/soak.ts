@@ -37,7 +37,13 @@ async function measure(guests: number, dir: string): Promise<Measured> {
   let rssPeak = rssBefore;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 100);
   const cpu = process.cpuUsage();
-  const summary = await runScenario(loaded.scenario, { runDir: mkdtempSync(join(dir, `g${guests}-`)), log: createLogger({ level: 'silent' }), out: () => {}, scenarioText: text, keepGoing: true });
+  const summary = await runScenario(loaded.scenario, {
+    runDir: mkdtempSync(join(dir, `g${guests}-`)),
+    log: createLogger({ level: 'silent' }),
+    out: () => {},
+    scenarioText: text,
+    keepGoing: true,
+  });
   const used = process.cpuUsage(cpu);
   clearInterval(sampler);
   if (summary.verdict !== 'pass') throw new Error(`the ${guests}-guest soak did not pass; see ${summary.runDir}`);
@@ -57,7 +63,9 @@ export async function soakBench(log: (m: string) => void): Promise<BenchResult[]
   const runs: Measured[] = [];
   for (const guests of [1, 2, 4]) {
     const m = await measure(guests, dir);
-    log(`${guests} guest(s): ${m.cpuMsPerTarget.toFixed(0)} ms CPU and ${(m.rssGrowthPerTarget / 2 ** 20).toFixed(1)} MiB per target; ${m.cpuMsPerIteration.toFixed(0)} ms CPU per iteration, blackout ${m.blackoutMs.toFixed(0)} ms`);
+    log(
+      `${guests} guest(s): ${m.cpuMsPerTarget.toFixed(0)} ms CPU and ${(m.rssGrowthPerTarget / 2 ** 20).toFixed(1)} MiB per target; ${m.cpuMsPerIteration.toFixed(0)} ms CPU per iteration, blackout ${m.blackoutMs.toFixed(0)} ms`,
+    );
     runs.push(m);
   }
   const one = runs[0]!;

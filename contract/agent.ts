@@ -131,12 +131,28 @@ export const AGENT_METHODS = {
   },
   fill: { params: object({ buffers: list(patterned) }), result: returns<{ bytes: number; ms: number }>() },
   'memcpy-start': {
-    params: object({ device: name, from: name, to: name, sizeBytes: optional(int(1)), count: int(1), unmapped: optional(oneOf('from', 'to')) }),
+    params: object({
+      device: name,
+      from: name,
+      to: name,
+      sizeBytes: optional(int(1)),
+      count: int(1),
+      unmapped: optional(oneOf('from', 'to')),
+    }),
     result: returns<{ plannedBytes: number; batches: number; src: string; dst: string }>(),
   },
-  'memcpy-wait': { params: object({ device: name }), result: returns<{ ms: number; batches: number; bytes: number }>() },
-  'send-msi': { params: object({ device: name, count: int(1) }), result: returns<{ sent: number; firstMs?: number }>() },
-  'expect-msi': { params: object({ device: name, count: int(0), withinMs: int(0) }), result: returns<{ count: number }>() },
+  'memcpy-wait': {
+    params: object({ device: name }),
+    result: returns<{ ms: number; batches: number; bytes: number }>(),
+  },
+  'send-msi': {
+    params: object({ device: name, count: int(1) }),
+    result: returns<{ sent: number; firstMs?: number }>(),
+  },
+  'expect-msi': {
+    params: object({ device: name, count: int(0), withinMs: int(0) }),
+    result: returns<{ count: number }>(),
+  },
   preserve: {
     params: object({ session: name, buffers: list(bufferParam), devices: list(name) }),
     result: returns<{ tokens: Record<string, string>; unsupported: Refusal[] }>(),
@@ -145,7 +161,10 @@ export const AGENT_METHODS = {
   /** Answers first (the blackout clock starts on the answer), then executes the loaded kernel. */
   'kexec-exec': { params: none, result: returns<{ instant: number; inFlight: { dma: DmaInFlight[] } }>() },
   retrieve: { params: object({ session: name, buffers: list(preserved) }), result: returns<{ buffers: string[] }>() },
-  verify: { params: object({ buffers: list(patterned) }), result: returns<{ reports: Record<string, VerifyReport> }>() },
+  verify: {
+    params: object({ buffers: list(patterned) }),
+    result: returns<{ reports: Record<string, VerifyReport> }>(),
+  },
   finish: { params: object({ session: name }), result: returns<Record<string, never>>() },
   corrupt: {
     params: object({ buffer: name, offset: int(0), xor: int(1, 255) }),

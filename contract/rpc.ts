@@ -29,7 +29,11 @@ export interface RpcErrorBody {
 }
 
 export class RpcError extends Error {
-  constructor(readonly code: number, message: string, readonly data: Record<string, unknown> = {}) {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = 'RpcError';
   }
@@ -52,7 +56,10 @@ export class LineDecoder {
   private pending = '';
   private dropping = false;
 
-  constructor(private readonly onMessage: (m: unknown) => void, private readonly onGarbage: (line: string) => void) {}
+  constructor(
+    private readonly onMessage: (m: unknown) => void,
+    private readonly onGarbage: (line: string) => void,
+  ) {}
 
   push(chunk: Buffer | string): void {
     let text = this.pending + String(chunk);
@@ -117,7 +124,10 @@ export interface Served<T extends MethodTable> {
  */
 export class RpcPeer<Remote extends MethodTable = {}, In extends object = {}, Out extends object = {}> {
   private nextId = 1;
-  private readonly waiting = new Map<number | string, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; method: string }>();
+  private readonly waiting = new Map<
+    number | string,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout; method: string }
+  >();
   private readonly listeners = new Set<(method: string, params: unknown) => void>();
   readonly decoder: LineDecoder;
 
@@ -126,7 +136,10 @@ export class RpcPeer<Remote extends MethodTable = {}, In extends object = {}, Ou
     private readonly served?: Served<MethodTable>,
     private readonly onGarbage: (line: string) => void = () => {},
   ) {
-    this.decoder = new LineDecoder((m) => this.receive(m), (l) => this.onGarbage(l));
+    this.decoder = new LineDecoder(
+      (m) => this.receive(m),
+      (l) => this.onGarbage(l),
+    );
   }
 
   /** Feed bytes read from the channel. */
@@ -147,7 +160,11 @@ export class RpcPeer<Remote extends MethodTable = {}, In extends object = {}, Ou
     this.write(encode({ jsonrpc: '2.0', method, params }));
   }
 
-  request<M extends keyof Remote & string>(method: M, params: ParamsOf<Remote, M>, timeoutMs: number): Promise<ResultOf<Remote, M>> {
+  request<M extends keyof Remote & string>(
+    method: M,
+    params: ParamsOf<Remote, M>,
+    timeoutMs: number,
+  ): Promise<ResultOf<Remote, M>> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -198,17 +215,30 @@ export class RpcPeer<Remote extends MethodTable = {}, In extends object = {}, Ou
     void this.dispatch(msg as { id: number | string; method: string; params?: unknown; deadline?: number });
   }
 
-  private async dispatch(msg: { id: number | string; method: string; params?: unknown; deadline?: number }): Promise<void> {
+  private async dispatch(msg: {
+    id: number | string;
+    method: string;
+    params?: unknown;
+    deadline?: number;
+  }): Promise<void> {
     const served = this.served;
     const spec = served && Object.hasOwn(served.spec, msg.method) ? served.spec[msg.method] : undefined;
     if (!served || !spec) {
-      this.reply(msg.id, undefined, new RpcError(ERR.methodNotFound, `no method "${msg.method}"`, { methods: Object.keys(served?.spec ?? {}) }));
+      this.reply(
+        msg.id,
+        undefined,
+        new RpcError(ERR.methodNotFound, `no method "${msg.method}"`, { methods: Object.keys(served?.spec ?? {}) }),
+      );
       return;
     }
     const params = msg.params ?? {};
     const problems = problemsOf(spec.params, params);
     if (problems.length) {
-      this.reply(msg.id, undefined, new RpcError(ERR.invalidParams, `${msg.method}: ${problems.join('; ')}`, { problems }));
+      this.reply(
+        msg.id,
+        undefined,
+        new RpcError(ERR.invalidParams, `${msg.method}: ${problems.join('; ')}`, { problems }),
+      );
       return;
     }
     const budget = typeof msg.deadline === 'number' && msg.deadline > 0 ? msg.deadline : 60_000;

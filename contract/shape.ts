@@ -49,7 +49,10 @@ export function int(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER
 }
 
 /** A u64 as its decimal string (JSON numbers lose precision above 2^53). */
-export const u64: Shape<string> = scalar('a decimal u64 string', (v) => typeof v === 'string' && /^\d{1,20}$/.test(v) && BigInt(v) < 2n ** 64n);
+export const u64: Shape<string> = scalar(
+  'a decimal u64 string',
+  (v) => typeof v === 'string' && /^\d{1,20}$/.test(v) && BigInt(v) < 2n ** 64n,
+);
 
 export function oneOf<const V extends readonly string[]>(...values: V): Shape<V[number]> {
   return scalar(values.map((v) => `"${v}"`).join(' or '), (v) => typeof v === 'string' && values.includes(v));
@@ -103,13 +106,17 @@ export function object<F extends Fields>(fields: F): Shape<ObjectOf<F>> & { read
           if (!(shape as Optional<unknown>).optional) problems.push(`${path}.${key}: required, missing`);
         } else shape.check(value[key], `${path}.${key}`, problems);
       }
-      for (const key of Object.keys(value)) if (!Object.hasOwn(fields, key)) problems.push(`${path}.${key}: unexpected key`);
+      for (const key of Object.keys(value))
+        if (!Object.hasOwn(fields, key)) problems.push(`${path}.${key}: unexpected key`);
     },
   };
 }
 
 /** The same object with more keys (a buffer param plus its pattern, say). */
-export function extend<F extends Fields, G extends Fields>(base: { fields: F }, more: G): Shape<ObjectOf<F & G>> & { readonly fields: F & G } {
+export function extend<F extends Fields, G extends Fields>(
+  base: { fields: F },
+  more: G,
+): Shape<ObjectOf<F & G>> & { readonly fields: F & G } {
   return object({ ...base.fields, ...more });
 }
 

@@ -3,4 +3,5 @@
 
 import { readFileSync } from 'node:fs';
 
-export const LUSTRESS_VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version as string;
+export const LUSTRESS_VERSION = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+  .version as string;

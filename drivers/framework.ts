@@ -12,7 +12,10 @@ import { IommuFaultLog, type IommuFault } from './vfio/faults.js';
 
 /** A batch of copies that failed; `data` is JSON-safe and says what the device and the IOMMU reported. */
 export class DmaError extends Error {
-  constructor(message: string, readonly data: Record<string, unknown>) {
+  constructor(
+    message: string,
+    readonly data: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'DmaError';
   }
@@ -67,8 +70,10 @@ export class OpsDriver implements Driver {
   memcpyStart(src: bigint, dst: bigint, size: number, count: number): void {
     const limits = this.ready('memcpyStart');
     if (this.batch) throw new Error(`${this.name}: a batch of copies is still in flight; memcpyWait first`);
-    if (!Number.isInteger(size) || size < 1 || size > limits.maxMemcpySize) throw new RangeError(`${this.name}: size ${size} is outside 1..${limits.maxMemcpySize}`);
-    if (!Number.isInteger(count) || count < 1 || count > limits.maxMemcpyCount) throw new RangeError(`${this.name}: count ${count} is outside 1..${limits.maxMemcpyCount}`);
+    if (!Number.isInteger(size) || size < 1 || size > limits.maxMemcpySize)
+      throw new RangeError(`${this.name}: size ${size} is outside 1..${limits.maxMemcpySize}`);
+    if (!Number.isInteger(count) || count < 1 || count > limits.maxMemcpyCount)
+      throw new RangeError(`${this.name}: count ${count} is outside 1..${limits.maxMemcpyCount}`);
     const device = this.device!;
     const unmapped: Batch['unmapped'] = [];
     if (!device.isMapped(src, size)) unmapped.push('src');
@@ -88,21 +93,27 @@ export class OpsDriver implements Driver {
       if (!report.errors.length && !batch.unmapped.length && !faults.length) return;
       const problems = [
         ...report.errors,
-        ...batch.unmapped.map((which) => `${which} ${hex(which === 'src' ? batch.src : batch.dst)} (+${batch.size}) is not mapped for the device`),
+        ...batch.unmapped.map(
+          (which) =>
+            `${which} ${hex(which === 'src' ? batch.src : batch.dst)} (+${batch.size}) is not mapped for the device`,
+        ),
         ...(faults.length ? [`the IOMMU logged ${faults.length} DMA fault(s)`] : []),
       ];
-      throw new DmaError(`${this.name} ${this.device!.bdf}: ${batch.count} cop${batch.count === 1 ? 'y' : 'ies'} of ${batch.size} bytes ${hex(batch.src)} -> ${hex(batch.dst)} failed: ${problems.join('; ')}`, {
-        driver: this.name,
-        bdf: this.device!.bdf,
-        src: hex(batch.src),
-        dst: hex(batch.dst),
-        size: batch.size,
-        count: batch.count,
-        deviceErrors: report.errors,
-        ...(report.details ? { device: report.details } : {}),
-        unmapped: batch.unmapped,
-        iommuFaults: faults.map((f: IommuFault) => ({ access: f.access, address: hex(f.address), reason: f.reason })),
-      });
+      throw new DmaError(
+        `${this.name} ${this.device!.bdf}: ${batch.count} cop${batch.count === 1 ? 'y' : 'ies'} of ${batch.size} bytes ${hex(batch.src)} -> ${hex(batch.dst)} failed: ${problems.join('; ')}`,
+        {
+          driver: this.name,
+          bdf: this.device!.bdf,
+          src: hex(batch.src),
+          dst: hex(batch.dst),
+          size: batch.size,
+          count: batch.count,
+          deviceErrors: report.errors,
+          ...(report.details ? { device: report.details } : {}),
+          unmapped: batch.unmapped,
+          iommuFaults: faults.map((f: IommuFault) => ({ access: f.access, address: hex(f.address), reason: f.reason })),
+        },
+      );
     } finally {
       this.batch = undefined;
     }
@@ -114,7 +125,8 @@ export class OpsDriver implements Driver {
 
   sendMsi(): void {
     const limits = this.ready('sendMsi');
-    if (!this.ops.sendMsi || limits.msiVector === undefined) throw new Unsupported(`the ${this.name} driver raises no MSI`);
+    if (!this.ops.sendMsi || limits.msiVector === undefined)
+      throw new Unsupported(`the ${this.name} driver raises no MSI`);
     this.ops.sendMsi();
   }
 
@@ -146,7 +158,13 @@ export class OpsDriver implements Driver {
  * One copy of any size, split into maxMemcpySize pieces, each started and
  * waited for in turn (the selftests' vfio_pci_driver_memcpy).
  */
-export async function memcpy(driver: Driver, src: bigint, dst: bigint, size: number, deadlineMs: number): Promise<void> {
+export async function memcpy(
+  driver: Driver,
+  src: bigint,
+  dst: bigint,
+  size: number,
+  deadlineMs: number,
+): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (let offset = 0; offset < size; offset += driver.maxMemcpySize) {
     const chunk = Math.min(driver.maxMemcpySize, size - offset);

@@ -33,7 +33,8 @@ export function kexecLoad(image: KexecImage, permit: Permit): void {
     if (image.initrd) initrdFd = openImage(image.initrd, 'initrd');
     kexecFileLoad(kernelFd, initrdFd, image.cmdline, image.initrd ? 0 : KEXEC_FILE_NO_INITRAMFS, {});
   } catch (e) {
-    if (e instanceof SysError && e.call === 'kexec_file_load') throw new SysError(`kexec_file_load(${image.kernel})`, e.errno, undefined, hint(e.errno));
+    if (e instanceof SysError && e.call === 'kexec_file_load')
+      throw new SysError(`kexec_file_load(${image.kernel})`, e.errno, undefined, hint(e.errno));
     throw e;
   } finally {
     closeSync(kernelFd);

@@ -46,16 +46,42 @@ export async function bisect(req: BisectRequest): Promise<BisectResult> {
   mkdirSync(req.runsDir, { recursive: true });
   await git(['bisect', 'start', req.bad, req.good]);
   try {
-    const step = [process.execPath, LUSTRESS_BIN, '--log-level', req.logLevel, 'bisect-step', '--scenario', resolve(req.scenario), '--build', req.build, '--image', req.image, '--runs-dir', resolve(req.runsDir)];
-    const run = execa('git', ['-C', tree, 'bisect', 'run', ...step], { reject: false, all: true, buffer: true, stdin: 'ignore' });
+    const step = [
+      process.execPath,
+      LUSTRESS_BIN,
+      '--log-level',
+      req.logLevel,
+      'bisect-step',
+      '--scenario',
+      resolve(req.scenario),
+      '--build',
+      req.build,
+      '--image',
+      req.image,
+      '--runs-dir',
+      resolve(req.runsDir),
+    ];
+    const run = execa('git', ['-C', tree, 'bisect', 'run', ...step], {
+      reject: false,
+      all: true,
+      buffer: true,
+      stdin: 'ignore',
+    });
     run.all!.on('data', (c: Buffer) => String(c).split('\n').filter(Boolean).forEach(req.onOutput));
     const result = await run;
     const output = String(result.all ?? '');
     const log = (await git(['bisect', 'log'], false)).stdout;
     writeFileSync(join(req.runsDir, 'bisect.log'), log + '\n');
     const verdict = /^(\S+) is the first bad commit$/m.exec(output);
-    if (result.exitCode !== 0 && !verdict) throw new Error(`git bisect run stopped (status ${result.exitCode}):\n${output.split('\n').slice(-15).join('\n')}`);
-    return { ...(verdict ? { firstBad: verdict[1]! } : {}), summary: verdict?.[0] ?? output.split('\n').filter(Boolean).pop() ?? '', log };
+    if (result.exitCode !== 0 && !verdict)
+      throw new Error(
+        `git bisect run stopped (status ${result.exitCode}):\n${output.split('\n').slice(-15).join('\n')}`,
+      );
+    return {
+      ...(verdict ? { firstBad: verdict[1]! } : {}),
+      summary: verdict?.[0] ?? output.split('\n').filter(Boolean).pop() ?? '',
+      log,
+    };
   } finally {
     await git(['bisect', 'reset'], false);
   }

@@ -27,5 +27,9 @@ export interface ReportArgs {
 
 /** The report files asked for on the command line. */
 export function reportFiles(args: ReportArgs): ReportArgs {
-  return { ...(args.junit ? { junit: args.junit } : {}), ...(args.json ? { json: args.json } : {}), ...(args.html ? { html: args.html } : {}) };
+  return {
+    ...(args.junit ? { junit: args.junit } : {}),
+    ...(args.json ? { json: args.json } : {}),
+    ...(args.html ? { html: args.html } : {}),
+  };
 }

@@ -17,20 +17,38 @@ async function commands(): Promise<CommandModule<any, any>[]> {
     import('./commands/setup.js'),
     import('./commands/boot.js'),
   ]);
-  return [m[0].validateCommand, m[1].planCommand, m[2].runCommand, m[3].resumeCommand, m[4].reportCommand, m[5].bisectCommand, m[5].bisectStepCommand, m[6].setupCommand, m[7].bootCommand];
+  return [
+    m[0].validateCommand,
+    m[1].planCommand,
+    m[2].runCommand,
+    m[3].resumeCommand,
+    m[4].reportCommand,
+    m[5].bisectCommand,
+    m[5].bisectStepCommand,
+    m[6].setupCommand,
+    m[7].bootCommand,
+  ];
 }
 
 export async function cli(argv: string[]) {
   const [all, { default: yargs }] = await Promise.all([commands(), import('yargs')]);
   const y = yargs(argv)
     .scriptName('lustress')
-    .usage('$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.')
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity (logs go to the run directory, and to stderr on a terminal)' })
+    .usage(
+      '$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.',
+    )
+    .option('log-level', {
+      choices: LOG_LEVELS,
+      default: 'info' as const,
+      describe: 'log verbosity (logs go to the run directory, and to stderr on a terminal)',
+    })
     .demandCommand(1, 'Name a command; see lustress --help.')
     .strict()
     .recommendCommands()
     .wrap(Math.min(100, process.stdout.columns || 100))
-    .epilogue('Exit codes: 0 pass, 1 fail, 2 usage or configuration error (125 with --bisect when the target could not be tested).')
+    .epilogue(
+      'Exit codes: 0 pass, 1 fail, 2 usage or configuration error (125 with --bisect when the target could not be tested).',
+    )
     .fail((msg, err) => {
       if (err) throw err;
       process.stderr.write(`lustress: ${msg}\nRun "lustress --help" for usage.\n`);
@@ -38,7 +56,10 @@ export async function cli(argv: string[]) {
     });
   for (const c of all) y.command(c);
   // Only listed: bin/lustress.ts hands `lustress agent …` to the agent before yargs sees it.
-  y.command('agent', 'Run the agent on the machine under test (started by lustress; JSON-RPC, one message a line); see lustress agent --help');
+  y.command(
+    'agent',
+    'Run the agent on the machine under test (started by lustress; JSON-RPC, one message a line); see lustress agent --help',
+  );
   return y;
 }
 

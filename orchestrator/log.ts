@@ -21,14 +21,26 @@ export interface LogOptions {
 
 export function createLogger(opts: LogOptions): Logger {
   const streams: StreamEntry[] = [];
-  if (opts.file) streams.push({ level: opts.level as Level, stream: pino.destination({ dest: opts.file, sync: true, mkdir: true }) });
-  if (opts.pretty ?? process.stderr.isTTY) streams.push({ level: opts.level as Level, stream: readableStream(process.stderr) });
+  if (opts.file)
+    streams.push({
+      level: opts.level as Level,
+      stream: pino.destination({ dest: opts.file, sync: true, mkdir: true }),
+    });
+  if (opts.pretty ?? process.stderr.isTTY)
+    streams.push({ level: opts.level as Level, stream: readableStream(process.stderr) });
   const base = { level: opts.level, base: opts.name ? { name: opts.name } : null };
   if (!streams.length) return pino({ ...base, enabled: false });
   return pino(base, pino.multistream(streams));
 }
 
-const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+const LEVEL_NAMES: Record<number, string> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
 const HIDDEN = new Set(['level', 'time', 'msg', 'name', 'pid', 'hostname']);
 
 /** "12:03:04 INFO  booted target=vm ms=3021" from a pino JSON line. */

@@ -51,7 +51,10 @@ export const PREREQUISITES: Prereq[] = [
       const version = /version (\d+)\.(\d+)\.(\d+)/.exec(r.stdout);
       if (!version) return { ok: false, detail: `cannot read the version from: ${r.stdout.split('\n')[0]}` };
       const ok = Number(version[1]) >= MIN_QEMU_MAJOR;
-      return { ok, detail: `${version.slice(1).join('.')}${ok ? '' : ` (older than ${MIN_QEMU_MAJOR}: no igb device)`}` };
+      return {
+        ok,
+        detail: `${version.slice(1).join('.')}${ok ? '' : ` (older than ${MIN_QEMU_MAJOR}: no igb device)`}`,
+      };
     },
   },
   file('busybox (static)', '/bin/busybox', ['busybox-static']),
@@ -77,13 +80,17 @@ export const TEST_PREREQUISITES: Prereq[] = [
   command('OpenSSH client', 'ssh', ['openssh-client']),
 ];
 
-
 export async function checkPrerequisites(forTests = false): Promise<PrereqStatus[]> {
   const out: PrereqStatus[] = [];
-  for (const p of [...PREREQUISITES, ...(forTests ? TEST_PREREQUISITES : [])]) out.push({ name: p.name, packages: p.packages, ...(await p.check()) });
+  for (const p of [...PREREQUISITES, ...(forTests ? TEST_PREREQUISITES : [])])
+    out.push({ name: p.name, packages: p.packages, ...(await p.check()) });
   for (const kind of CACHED_KERNELS) {
     const k = await kernelStatus(kind).catch((e: Error) => ({ id: kind, image: undefined, error: e.message }));
-    const detail = k.image ?? ('error' in k ? `cannot tell which kernel to use: ${k.error}` : `${k.id} is not fetched or built yet (lustress setup does it)`);
+    const detail =
+      k.image ??
+      ('error' in k
+        ? `cannot tell which kernel to use: ${k.error}`
+        : `${k.id} is not fetched or built yet (lustress setup does it)`);
     out.push({ name: `${kind} kernel`, kernel: kind, packages: [], ok: Boolean(k.image), detail });
   }
   return out;
@@ -101,11 +108,13 @@ export async function setup(opts: SetupOptions): Promise<{ installed: string[]; 
   const packages = [...new Set(missing.flatMap((m) => m.packages))];
   const apt = new PrivateApt(['bookworm-backports'], opts.log);
   if (packages.length) {
-    if (process.getuid?.() !== 0) return { installed: [], commands: [apt.installCommand(packages, 'bookworm-backports')] };
+    if (process.getuid?.() !== 0)
+      return { installed: [], commands: [apt.installCommand(packages, 'bookworm-backports')] };
     opts.log(`installing ${packages.join(' ')}`);
     await apt.install(packages, 'bookworm-backports');
     const still = (await checkPrerequisites(opts.forTests)).filter((s) => !s.ok && s.packages.length);
-    if (still.length) throw new Error(`still missing after installing: ${still.map((s) => `${s.name} (${s.detail})`).join('; ')}`);
+    if (still.length)
+      throw new Error(`still missing after installing: ${still.map((s) => `${s.name} (${s.detail})`).join('; ')}`);
   }
   for (const k of opts.kernels) await resolveKernel(k, opts);
   return { installed: packages, commands: [] };

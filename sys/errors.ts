@@ -39,7 +39,10 @@ export class SysError extends Error {
 
 /** A side effect the machine's policy does not allow (kexec, rebinding on a machine not marked disposable). */
 export class NotPermitted extends Error {
-  constructor(readonly action: string, reason: string) {
+  constructor(
+    readonly action: string,
+    reason: string,
+  ) {
     super(`refusing to ${action}: ${reason}`);
     this.name = 'NotPermitted';
   }
@@ -56,7 +59,10 @@ export interface Permit {
 
 /** What this kernel or device cannot do at all (a step about it is skipped, with this as the reason). */
 export class Unsupported extends Error {
-  constructor(message: string, readonly data: Record<string, unknown> = {}) {
+  constructor(
+    message: string,
+    readonly data: Record<string, unknown> = {},
+  ) {
     super(message);
     this.name = 'Unsupported';
   }

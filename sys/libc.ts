@@ -53,7 +53,6 @@ export const EFD_CLOEXEC = 0o2000000;
 export const POLLIN = 0x1;
 export const SEEK_END = 2;
 
-
 /** Who a call is made for, for the error message: the device's BDF if any. */
 export interface CallContext {
   bdf?: string;
@@ -93,10 +92,19 @@ export function ioctl(fd: number, name: IoctlName, arg?: Buffer | number, ctx?: 
   return check(name, result as number, ctx);
 }
 
-export function mmap(addr: bigint | null, length: number, prot: number, flags: number, fd: number, offset: bigint | number, ctx?: CallContext): bigint {
+export function mmap(
+  addr: bigint | null,
+  length: number,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: bigint | number,
+  ctx?: CallContext,
+): bigint {
   const p = native.mmap(addr, length, prot, flags, fd, offset) as bigint | null;
   // MAP_FAILED is (void *)-1, which koffi hands back as 2^64 - 1.
-  if (p === null || p === 0xffffffffffffffffn || p === -1n) throw new SysError('mmap', koffi.errno(), ctx?.bdf, ctx?.detail);
+  if (p === null || p === 0xffffffffffffffffn || p === -1n)
+    throw new SysError('mmap', koffi.errno(), ctx?.bdf, ctx?.detail);
   return p;
 }
 
@@ -194,8 +202,28 @@ const LINUX_REBOOT_CMD_KEXEC = 0x45584543;
 export const KEXEC_FILE_NO_INITRAMFS = 0x4;
 
 /** kexec_file_load(2); the command line's length counts its terminating NUL. */
-export function kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: string, flags: number, ctx: CallContext): void {
-  const rc = Number(native.syscall(SYS_KEXEC_FILE_LOAD, 'int', kernelFd, 'int', initrdFd, 'unsigned long', Buffer.byteLength(cmdline) + 1, 'str', cmdline, 'unsigned long', flags));
+export function kexecFileLoad(
+  kernelFd: number,
+  initrdFd: number,
+  cmdline: string,
+  flags: number,
+  ctx: CallContext,
+): void {
+  const rc = Number(
+    native.syscall(
+      SYS_KEXEC_FILE_LOAD,
+      'int',
+      kernelFd,
+      'int',
+      initrdFd,
+      'unsigned long',
+      Buffer.byteLength(cmdline) + 1,
+      'str',
+      cmdline,
+      'unsigned long',
+      flags,
+    ),
+  );
   if (rc !== 0) throw new SysError('kexec_file_load', koffi.errno(), ctx.bdf, ctx.detail);
 }
 
@@ -203,5 +231,10 @@ export function kexecFileLoad(kernelFd: number, initrdFd: number, cmdline: strin
 export function rebootIntoKexec(): never {
   native.sync();
   native.reboot(LINUX_REBOOT_CMD_KEXEC);
-  throw new SysError('reboot(LINUX_REBOOT_CMD_KEXEC)', koffi.errno(), undefined, 'the kernel did not execute the loaded image');
+  throw new SysError(
+    'reboot(LINUX_REBOOT_CMD_KEXEC)',
+    koffi.errno(),
+    undefined,
+    'the kernel did not execute the loaded image',
+  );
 }

@@ -15,7 +15,10 @@ export class Struct<F extends Record<string, FieldType>> {
   readonly offsets: { readonly [K in keyof F]: number };
 
   /** Fields in declaration order; a name with a dot ("header.id") is a member of an embedded struct. */
-  constructor(readonly name: string, readonly fields: F) {
+  constructor(
+    readonly name: string,
+    readonly fields: F,
+  ) {
     let offset = 0;
     let align = 1;
     const offsets: Record<string, number> = {};
@@ -54,12 +57,18 @@ export class Struct<F extends Record<string, FieldType>> {
     const type = this.fields[field]!;
     if (typeof type !== 'string') return new Uint8Array(buf.subarray(at, at + type.bytes)) as ValueOf<F[K]>;
     switch (type) {
-      case 'u8': return buf.readUInt8(at) as ValueOf<F[K]>;
-      case 'u16': return buf.readUInt16LE(at) as ValueOf<F[K]>;
-      case 'u32': return buf.readUInt32LE(at) as ValueOf<F[K]>;
-      case 's32': return buf.readInt32LE(at) as ValueOf<F[K]>;
-      case 'u64': return buf.readBigUInt64LE(at) as ValueOf<F[K]>;
-      default: throw new Error(`unknown field type ${String(type)}`);
+      case 'u8':
+        return buf.readUInt8(at) as ValueOf<F[K]>;
+      case 'u16':
+        return buf.readUInt16LE(at) as ValueOf<F[K]>;
+      case 'u32':
+        return buf.readUInt32LE(at) as ValueOf<F[K]>;
+      case 's32':
+        return buf.readInt32LE(at) as ValueOf<F[K]>;
+      case 'u64':
+        return buf.readBigUInt64LE(at) as ValueOf<F[K]>;
+      default:
+        throw new Error(`unknown field type ${String(type)}`);
     }
   }
 
@@ -71,11 +80,21 @@ export class Struct<F extends Record<string, FieldType>> {
       return;
     }
     switch (type) {
-      case 'u8': buf.writeUInt8(value as number, at); break;
-      case 'u16': buf.writeUInt16LE(value as number, at); break;
-      case 'u32': buf.writeUInt32LE(value as number, at); break;
-      case 's32': buf.writeInt32LE(value as number, at); break;
-      case 'u64': buf.writeBigUInt64LE(value as bigint, at); break;
+      case 'u8':
+        buf.writeUInt8(value as number, at);
+        break;
+      case 'u16':
+        buf.writeUInt16LE(value as number, at);
+        break;
+      case 'u32':
+        buf.writeUInt32LE(value as number, at);
+        break;
+      case 's32':
+        buf.writeInt32LE(value as number, at);
+        break;
+      case 'u64':
+        buf.writeBigUInt64LE(value as bigint, at);
+        break;
     }
   }
 }

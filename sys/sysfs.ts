@@ -106,11 +106,15 @@ export interface PciSelector {
 
 /** PCI functions matching a selector, in BDF order; `index` narrows the matches to one. */
 export function findPciFunctions(sel: PciSelector = {}): PciFunction[] {
-  if (sel.bdf !== undefined && !BDF_RE.test(sel.bdf)) throw new Error(`"${sel.bdf}" is not a PCI address like 0000:01:00.0`);
-  if (sel.id !== undefined && !ID_RE.test(sel.id.toLowerCase())) throw new Error(`"${sel.id}" is not a PCI id like 8086:10c9`);
+  if (sel.bdf !== undefined && !BDF_RE.test(sel.bdf))
+    throw new Error(`"${sel.bdf}" is not a PCI address like 0000:01:00.0`);
+  if (sel.id !== undefined && !ID_RE.test(sel.id.toLowerCase()))
+    throw new Error(`"${sel.id}" is not a PCI id like 8086:10c9`);
   const id = sel.id?.toLowerCase();
   const found = pciFunctions()
-    .filter((f) => (sel.bdf === undefined || f.bdf === sel.bdf) && (id === undefined || `${f.vendor}:${f.device}` === id))
+    .filter(
+      (f) => (sel.bdf === undefined || f.bdf === sel.bdf) && (id === undefined || `${f.vendor}:${f.device}` === id),
+    )
     .sort((a, b) => a.bdf.localeCompare(b.bdf));
   if (sel.index === undefined) return found;
   const one = found[sel.index];

@@ -18,7 +18,6 @@ import { QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
 import type { BenchResult } from '../result.js';
 import { floorRoundTrip } from './floor.js';
 
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** From the start of preserve to the end of finish, as the journal recorded it. */
@@ -28,9 +27,19 @@ async function orchestratedRoundTrip(dir: string): Promise<number> {
   const loaded = checkScenarioText(examplePath('memfd-round-trip'), text);
   if (!loaded.ok) throw new Error(loaded.problems[0]!.message);
   const runDir = mkdtempSync(join(dir, 'run-'));
-  const summary = await runScenario(loaded.scenario, { runDir, log: createLogger({ level: 'silent' }), out: () => {}, scenarioText: text, keepGoing: false });
+  const summary = await runScenario(loaded.scenario, {
+    runDir,
+    log: createLogger({ level: 'silent' }),
+    out: () => {},
+    scenarioText: text,
+    keepGoing: false,
+  });
   if (summary.verdict !== 'pass') throw new Error(`the cycle scenario did not pass; see ${runDir}`);
-  const steps = readJournal(runDir).filter((r) => r.type === 'step') as unknown as { kind: string; startedAt: number; ms: number }[];
+  const steps = readJournal(runDir).filter((r) => r.type === 'step') as unknown as {
+    kind: string;
+    startedAt: number;
+    ms: number;
+  }[];
   const preserve = steps.find((s) => s.kind === 'preserve')!;
   const finish = steps.find((s) => s.kind === 'finish')!;
   return finish.startedAt + finish.ms - preserve.startedAt;
@@ -38,10 +47,19 @@ async function orchestratedRoundTrip(dir: string): Promise<number> {
 
 async function verifySpeed(dir: string): Promise<{ verifyGBps: number; memcmpGBps: number }> {
   const runDir = mkdtempSync(join(dir, 'verify-'));
-  const target = new QemuTarget({ spec: { ...defaultTarget([]), devices: [] }, runDir, log: createLogger({ level: 'silent' }), hardTimeoutMs: 600_000 });
+  const target = new QemuTarget({
+    spec: { ...defaultTarget([]), devices: [] },
+    runDir,
+    log: createLogger({ level: 'silent' }),
+    hardTimeoutMs: 600_000,
+  });
   try {
     await target.start(300_000);
-    const r = await target.rpc.request('exec', { argv: [process.execPath, join(PROJECT_DIR, 'dist/bench/cycle/verify-speed.js')], timeoutMs: 300_000 }, 310_000);
+    const r = await target.rpc.request(
+      'exec',
+      { argv: [process.execPath, join(PROJECT_DIR, 'dist/bench/cycle/verify-speed.js')], timeoutMs: 300_000 },
+      310_000,
+    );
     if (r.exitCode !== 0) throw new Error(`verify-speed failed in the guest: ${r.stderr}`);
     return JSON.parse(r.stdout);
   } finally {

@@ -26,8 +26,33 @@ async function buildFloor(log: (m: string) => void): Promise<{ init: string; tes
     const test = join(dir, 'lustress-floor-luo_kexec_simple');
     if (existsSync(init) && existsSync(test)) return { init, test };
     const includes = ['-I', join(source, 'usr/include'), '-I', join(source, 'tools/include/nolibc')];
-    await execa('gcc', ['-static', '-O2', '-nostdinc', '-nostdlib', ...includes, '-I', join(dir, 'lib/include'), '-o', test, join(dir, 'luo_kexec_simple.c'), join(dir, 'lib/lu_utils.c')]);
-    await execa('gcc', ['-s', '-static', '-Os', '-nostdinc', '-nostdlib', '-fno-asynchronous-unwind-tables', '-fno-ident', '-fno-stack-protector', ...includes, '-o', init, join(dir, 'init.c')]);
+    await execa('gcc', [
+      '-static',
+      '-O2',
+      '-nostdinc',
+      '-nostdlib',
+      ...includes,
+      '-I',
+      join(dir, 'lib/include'),
+      '-o',
+      test,
+      join(dir, 'luo_kexec_simple.c'),
+      join(dir, 'lib/lu_utils.c'),
+    ]);
+    await execa('gcc', [
+      '-s',
+      '-static',
+      '-Os',
+      '-nostdinc',
+      '-nostdlib',
+      '-fno-asynchronous-unwind-tables',
+      '-fno-ident',
+      '-fno-stack-protector',
+      ...includes,
+      '-o',
+      init,
+      join(dir, 'init.c'),
+    ]);
     return { init, test };
   });
 }
@@ -43,7 +68,11 @@ function floorInitrd(dir: string, kernel: Kernel, bins: { init: string; test: st
     { kind: 'file', path: 'test_binary', data: readFileSync(bins.test), mode: 0o755 },
   ];
   const inner = newcArchive(base);
-  const outer = newcArchive([...base, { kind: 'file', path: 'kernel', data: readFileSync(kernel.image) }, { kind: 'file', path: 'initrd.img', data: inner }]);
+  const outer = newcArchive([
+    ...base,
+    { kind: 'file', path: 'kernel', data: readFileSync(kernel.image) },
+    { kind: 'file', path: 'initrd.img', data: inner },
+  ]);
   const file = join(dir, 'floor.cpio');
   writeFileSync(file, outer);
   return file;
@@ -53,8 +82,20 @@ function floorInitrd(dir: string, kernel: Kernel, bins: { init: string; test: st
 export async function floorRoundTrip(spec: QemuTargetSpec, kernel: Kernel, log: (m: string) => void): Promise<number> {
   const dir = mkdtempSync(join('/tmp', 'lustress-floor-'));
   const initrd = floorInitrd(dir, kernel, await buildFloor(log));
-  const paths = { kernelImage: kernel.image, initrd, runDir: dir, projectDir: PROJECT_DIR, nodePath: process.execPath, agentSocket: join(dir, 'a.sock'), qmpSocket: join(dir, 'q.sock') };
-  const child = execa(QEMU_BINARY, qemuArgs(spec, paths, guestCmdline(spec, kernel, paths)), { stdin: 'ignore', buffer: false, reject: false });
+  const paths = {
+    kernelImage: kernel.image,
+    initrd,
+    runDir: dir,
+    projectDir: PROJECT_DIR,
+    nodePath: process.execPath,
+    agentSocket: join(dir, 'a.sock'),
+    qmpSocket: join(dir, 'q.sock'),
+  };
+  const child = execa(QEMU_BINARY, qemuArgs(spec, paths, guestCmdline(spec, kernel, paths)), {
+    stdin: 'ignore',
+    buffer: false,
+    reject: false,
+  });
   return new Promise<number>((resolve, reject) => {
     let seen = '';
     let stage1: number | undefined;

@@ -21,7 +21,14 @@ for (let i = 0; i < ROUNDS; i++) {
   if (r.badBytes) throw new Error('the pattern did not verify');
   verify.push(SIZE / r.ms / 1e6);
   const started = performance.now();
-  if (Buffer.from(a.bytes.buffer, a.bytes.byteOffset, SIZE).compare(Buffer.from(b.bytes.buffer, b.bytes.byteOffset, SIZE)) !== 0) throw new Error('the copies differ');
+  if (
+    Buffer.from(a.bytes.buffer, a.bytes.byteOffset, SIZE).compare(
+      Buffer.from(b.bytes.buffer, b.bytes.byteOffset, SIZE),
+    ) !== 0
+  )
+    throw new Error('the copies differ');
   memcmp.push(SIZE / (performance.now() - started) / 1e6);
 }
-process.stdout.write(JSON.stringify({ verifyGBps: median(verify), memcmpGBps: median(memcmp), bytes: SIZE, rounds: ROUNDS }) + '\n');
+process.stdout.write(
+  JSON.stringify({ verifyGBps: median(verify), memcmpGBps: median(memcmp), bytes: SIZE, rounds: ROUNDS }) + '\n',
+);

@@ -44,9 +44,19 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
   let figures: DmaFigures;
   try {
     await target.start(300_000);
-    const argv = [process.execPath, GUEST_SCRIPT, mode, String(rounds), String(2 * storms), String(2 * msis), selftests.driverTest, selftests.reference];
+    const argv = [
+      process.execPath,
+      GUEST_SCRIPT,
+      mode,
+      String(rounds),
+      String(2 * storms),
+      String(2 * msis),
+      selftests.driverTest,
+      selftests.reference,
+    ];
     const r = await target.rpc.request('exec', { argv, timeoutMs: 1_200_000 }, 1_210_000);
-    if (r.exitCode !== 0) throw new Error(`the DMA benchmark failed in the guest (exit ${r.exitCode}):\n${r.stderr.slice(-4000)}`);
+    if (r.exitCode !== 0)
+      throw new Error(`the DMA benchmark failed in the guest (exit ${r.exitCode}):\n${r.stderr.slice(-4000)}`);
     figures = JSON.parse(r.stdout) as DmaFigures;
   } finally {
     await target.stop();
@@ -61,7 +71,8 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
     refMsi: median(reference.msiUs.slice(msis)),
   }));
   const pick = (f: (r: (typeof perRound)[number]) => number) => median(perRound.map(f));
-  const spread = (f: (r: (typeof perRound)[number]) => number) => `${Math.min(...perRound.map(f)).toFixed(2)}..${Math.max(...perRound.map(f)).toFixed(2)}`;
+  const spread = (f: (r: (typeof perRound)[number]) => number) =>
+    `${Math.min(...perRound.map(f)).toFixed(2)}..${Math.max(...perRound.map(f)).toFixed(2)}`;
   const setting = `${kernel} kernel, ${mode}, igb ${figures.bdf}; vfio_pci_driver_test -v ${figures.selftest.variant} there: exit ${figures.selftest.fullRun.exitCode} in ${(figures.selftest.fullRun.ms / 1000).toFixed(1)} s`;
   return [
     {

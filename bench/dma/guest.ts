@@ -75,7 +75,14 @@ function timedRun(file: string, args: string[]): { exitCode: number | null; ms: 
 }
 
 async function main(): Promise<void> {
-  const [mode, rounds, storms, msis, driverTest, reference] = process.argv.slice(2) as [IommuMode, string, string, string, string, string];
+  const [mode, rounds, storms, msis, driverTest, reference] = process.argv.slice(2) as [
+    IommuMode,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const bdf = findPciFunctions({ id: '8086:10c9', index: 0 })[0]?.bdf;
   if (!bdf) throw new Error('no igb (8086:10c9) in this guest');
   const permit = permitFor(machineIsDisposable(false));
@@ -96,7 +103,14 @@ async function main(): Promise<void> {
       rounds: measured,
       selftest: {
         variant,
-        fullRun: { exitCode: full.exitCode, ms: full.ms, summary: full.output.split('\n').filter((l) => /^# (Totals|PASSED|FAILED)|^(not )?ok /.test(l)).join('\n') },
+        fullRun: {
+          exitCode: full.exitCode,
+          ms: full.ms,
+          summary: full.output
+            .split('\n')
+            .filter((l) => /^# (Totals|PASSED|FAILED)|^(not )?ok /.test(l))
+            .join('\n'),
+        },
       },
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);

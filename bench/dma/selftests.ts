@@ -11,7 +11,18 @@ import { withSelftestTree } from '../kernel-selftests.js';
 
 const REFERENCE_C = fileURLToPath(new URL('../../../bench/dma/reference.c', import.meta.url));
 /** The library objects the selftests' make puts under libvfio/ (lib/libvfio.mk), x86 set. */
-const LIBVFIO_OBJECTS = ['iommu', 'iova_allocator', 'libvfio', 'sysfs', 'vfio_pci_device', 'vfio_pci_driver', 'drivers/ioat/ioat', 'drivers/dsa/dsa', 'drivers/nv_falcon/nv_falcon', 'drivers/igb/igb'];
+const LIBVFIO_OBJECTS = [
+  'iommu',
+  'iova_allocator',
+  'libvfio',
+  'sysfs',
+  'vfio_pci_device',
+  'vfio_pci_driver',
+  'drivers/ioat/ioat',
+  'drivers/dsa/dsa',
+  'drivers/nv_falcon/nv_falcon',
+  'drivers/igb/igb',
+];
 
 export interface Selftests {
   source: string;
@@ -24,21 +35,33 @@ export interface Selftests {
 export async function buildSelftests(log: (msg: string) => void = () => {}): Promise<Selftests> {
   return withSelftestTree(log, async ({ source, name }) => {
     const vfio = join(source, 'tools/testing/selftests/vfio');
-    const built = { source, driverTest: join(vfio, 'vfio_pci_driver_test'), reference: join(vfio, 'lustress-dma-reference') };
+    const built = {
+      source,
+      driverTest: join(vfio, 'vfio_pci_driver_test'),
+      reference: join(vfio, 'lustress-dma-reference'),
+    };
     const marker = join(vfio, '.lustress-built');
     if (existsSync(marker) && existsSync(built.reference)) return built;
     log(`building the VFIO selftests of ${name}`);
     await execa('make', ['-C', vfio], { stdin: 'ignore' });
     await execa('gcc', [
-      '-O2', '-Wall', '-Werror',
-      '-isystem', join(source, 'usr/include'),
-      '-I', join(source, 'tools/include'),
-      '-I', join(source, 'tools/testing/selftests'),
-      '-I', join(vfio, 'lib/include'),
+      '-O2',
+      '-Wall',
+      '-Werror',
+      '-isystem',
+      join(source, 'usr/include'),
+      '-I',
+      join(source, 'tools/include'),
+      '-I',
+      join(source, 'tools/testing/selftests'),
+      '-I',
+      join(vfio, 'lib/include'),
       REFERENCE_C,
       ...LIBVFIO_OBJECTS.map((o) => join(vfio, 'libvfio', `${o}.o`)),
-      '-luuid', '-pthread',
-      '-o', built.reference,
+      '-luuid',
+      '-pthread',
+      '-o',
+      built.reference,
     ]);
     writeFileSync(marker, '');
     return built;

@@ -15,7 +15,16 @@ import { PCI, VFIO } from '../../sys/uapi.js';
 
 const VENDOR_QEMU = 0x1234;
 const DEVICE_EDU = 0x11e8;
-const REG = { IDENT: 0x00, LIVENESS: 0x04, IRQ_RAISE: 0x60, IRQ_ACK: 0x64, DMA_SRC: 0x80, DMA_DST: 0x88, DMA_COUNT: 0x90, DMA_CMD: 0x98 } as const;
+const REG = {
+  IDENT: 0x00,
+  LIVENESS: 0x04,
+  IRQ_RAISE: 0x60,
+  IRQ_ACK: 0x64,
+  DMA_SRC: 0x80,
+  DMA_DST: 0x88,
+  DMA_COUNT: 0x90,
+  DMA_CMD: 0x98,
+} as const;
 const IDENT_MASK = 0xff;
 const IDENT_EDU = 0xed;
 const CMD_START = 0x1;
@@ -48,9 +57,11 @@ export class EduOps implements DriverOps {
     this.device = device;
     this.bar0 = device.bar(0);
     const ident = this.bar0.read32(REG.IDENT);
-    if ((ident & IDENT_MASK) !== IDENT_EDU) throw new Error(`${device.bdf}: identification register reads 0x${ident.toString(16)}, not an edu device`);
+    if ((ident & IDENT_MASK) !== IDENT_EDU)
+      throw new Error(`${device.bdf}: identification register reads 0x${ident.toString(16)}, not an edu device`);
     this.bar0.write32(REG.LIVENESS, 0x5a5aa5a5);
-    if (this.bar0.read32(REG.LIVENESS) !== ~0x5a5aa5a5 >>> 0) throw new Error(`${device.bdf}: liveness register does not invert what is written`);
+    if (this.bar0.read32(REG.LIVENESS) !== ~0x5a5aa5a5 >>> 0)
+      throw new Error(`${device.bdf}: liveness register does not invert what is written`);
     // A transfer left running by an earlier user must finish before we own the engine.
     await this.idle(Date.now() + 1000);
     this.bar0.write32(REG.IRQ_ACK, 0xffffffff);
@@ -80,7 +91,10 @@ export class EduOps implements DriverOps {
     if (!running) return { errors: [] };
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<DeviceReport>((resolve) => {
-      timer = setTimeout(() => resolve({ errors: ['the DMA engine did not finish before the deadline'] }), Math.max(0, deadline - Date.now()));
+      timer = setTimeout(
+        () => resolve({ errors: ['the DMA engine did not finish before the deadline'] }),
+        Math.max(0, deadline - Date.now()),
+      );
     });
     try {
       const report = await Promise.race([running.catch((e: Error) => ({ errors: [e.message] })), late]);

@@ -39,7 +39,12 @@ const MAX_REPORTED = 8;
 /** The one or two runs of ring slots [from, from + n) that `count` slots from `first` occupy. */
 function ringSegments(first: number, count: number): [number, number][] {
   const head = Math.min(count, RING_SIZE - first);
-  return head === count ? [[first, count]] : [[first, head], [0, count - head]];
+  return head === count
+    ? [[first, count]]
+    : [
+        [first, head],
+        [0, count - head],
+      ];
 }
 
 interface Batch {
@@ -100,7 +105,10 @@ export class IgbOps implements DriverOps {
     // 16-byte pattern: the hot path does not wait for V8 to compile a loop (slow under TCG).
     const tx = this.txPattern;
     tx.writeBigUInt64LE(src, 0); // buffer address
-    tx.writeUInt32LE((size | R.ADVTXD_DTYP_DATA | R.ADVTXD_DCMD_DEXT | R.ADVTXD_DCMD_IFCS | R.ADVTXD_DCMD_EOP) >>> 0, 8); // cmd_type_len
+    tx.writeUInt32LE(
+      (size | R.ADVTXD_DTYP_DATA | R.ADVTXD_DCMD_DEXT | R.ADVTXD_DCMD_IFCS | R.ADVTXD_DCMD_EOP) >>> 0,
+      8,
+    ); // cmd_type_len
     tx.writeUInt32LE((size << R.ADVTXD_PAYLEN_SHIFT) >>> 0, 12); // olinfo_status
     const rx = this.rxPattern;
     rx.writeBigUInt64LE(dst, 0); // packet address; the header address (unused) stays 0, which also clears a stale write-back
@@ -130,10 +138,17 @@ export class IgbOps implements DriverOps {
       if (now >= deadline) problem = `only ${batch.done} of ${batch.count} frames came back before the deadline`;
       else if (txHead === this.tail) {
         if (!drained || batch.done > drained.done) drained = { at: now, done: batch.done };
-        else if (now - drained.at > LOST_FRAME_GRACE_MS) problem = `sent all ${batch.count} frames but received ${batch.done}: the device dropped the rest (a DMA read of the source failed?)`;
+        else if (now - drained.at > LOST_FRAME_GRACE_MS)
+          problem = `sent all ${batch.count} frames but received ${batch.done}: the device dropped the rest (a DMA read of the source failed?)`;
       }
       if (problem) {
-        const details = { completed: batch.done, expected: batch.count, txHead, rxHead: this.bar0.read32(R.RX_RING0.HEAD), tail: this.tail };
+        const details = {
+          completed: batch.done,
+          expected: batch.count,
+          txHead,
+          rxHead: this.bar0.read32(R.RX_RING0.HEAD),
+          tail: this.tail,
+        };
         await this.recover();
         return { errors: [...batch.errors, problem], details };
       }
@@ -164,7 +179,8 @@ export class IgbOps implements DriverOps {
       const desc = this.ringBytes.subarray(RING_BYTES + index * DESC_BYTES, RING_BYTES + (index + 1) * DESC_BYTES);
       if (!(desc.readUInt32LE(WB_STATUS) & R.RXD_STAT_DD)) return;
       const problem = this.writeBackProblem(desc, batch.size);
-      if (problem && batch.errors.length < MAX_REPORTED) batch.errors.push(`frame ${batch.done} (rx descriptor ${index}): ${problem}`);
+      if (problem && batch.errors.length < MAX_REPORTED)
+        batch.errors.push(`frame ${batch.done} (rx descriptor ${index}): ${problem}`);
       batch.done++;
       index = index + 1 === RING_SIZE ? 0 : index + 1;
     }
@@ -205,16 +221,17 @@ export class IgbOps implements DriverOps {
     this.bar0.write32(R.REG.CTRL, this.bar0.read32(R.REG.CTRL) | R.CTRL_RST);
     await sleep(1); // the datasheet's minimum before looking at the device again
     // Real hardware says it is done by finishing its NVM auto-read; QEMU's igb never sets AUTO_RD but clears CTRL.RST.
-    await this.bar0.waitFor32(R.REG.EECD, (v) => (v & R.EECD_AUTO_RD) !== 0, { timeoutMs: 20 }).catch(() =>
-      this.bar0.waitFor32(R.REG.CTRL, (v) => (v & R.CTRL_RST) === 0, { timeoutMs: 20 }),
-    );
+    await this.bar0
+      .waitFor32(R.REG.EECD, (v) => (v & R.EECD_AUTO_RD) !== 0, { timeoutMs: 20 })
+      .catch(() => this.bar0.waitFor32(R.REG.CTRL, (v) => (v & R.CTRL_RST) === 0, { timeoutMs: 20 }));
     this.bar0.write32(R.REG.IMC, 0xffffffff);
   }
 
   private async writePhy(reg: number, value: number): Promise<void> {
     this.bar0.write32(R.REG.MDIC, value | (reg << R.MDIC_REG_SHIFT) | (1 << R.MDIC_PHY_SHIFT) | R.MDIC_OP_WRITE);
     const mdic = await this.bar0.waitFor32(R.REG.MDIC, (v) => (v & R.MDIC_READY) !== 0, { timeoutMs: 50 });
-    if (mdic & R.MDIC_ERROR) throw new Error(`${this.device.bdf}: PHY register ${reg} write failed (MDIC 0x${mdic.toString(16)})`);
+    if (mdic & R.MDIC_ERROR)
+      throw new Error(`${this.device.bdf}: PHY register ${reg} write failed (MDIC 0x${mdic.toString(16)})`);
   }
 
   /** Points a ring at RING_SIZE descriptors at `iova`, empty (head = tail = 0). */
@@ -229,7 +246,10 @@ export class IgbOps implements DriverOps {
   /** Programs loopback, rings and interrupts; used at init and after a reset. */
   private async hwInit(): Promise<void> {
     const bar = this.bar0;
-    bar.write32(R.REG.CTRL_EXT, ((bar.read32(R.REG.CTRL_EXT) | R.CTRL_EXT_DRV_LOAD) & ~R.CTRL_EXT_LINK_MODE_MASK) >>> 0);
+    bar.write32(
+      R.REG.CTRL_EXT,
+      ((bar.read32(R.REG.CTRL_EXT) | R.CTRL_EXT_DRV_LOAD) & ~R.CTRL_EXT_LINK_MODE_MASK) >>> 0,
+    );
     this.device.setCommandBits(PCI.PCI_COMMAND_MEMORY | PCI.PCI_COMMAND_MASTER, true);
 
     // PHY loopback at 1 Gb/s full duplex, MAC forced to match (datasheet 3.5.6.3.1); the
@@ -237,7 +257,13 @@ export class IgbOps implements DriverOps {
     await this.writePhy(R.MII_BMCR, R.BMCR_ANENABLE | R.BMCR_ANRESTART);
     await this.writePhy(R.MII_BMCR, R.BMCR_LOOPBACK | R.BMCR_SPEED1000 | R.BMCR_FULLDPLX);
     await sleep(50); // as the kernel's igb loopback self-test waits before forcing the MAC
-    const ctrl = (bar.read32(R.REG.CTRL) & ~R.CTRL_SPD_SEL) | R.CTRL_FRCSPD | R.CTRL_FRCDPX | R.CTRL_SPD_1000 | R.CTRL_FD | R.CTRL_SLU;
+    const ctrl =
+      (bar.read32(R.REG.CTRL) & ~R.CTRL_SPD_SEL) |
+      R.CTRL_FRCSPD |
+      R.CTRL_FRCDPX |
+      R.CTRL_SPD_1000 |
+      R.CTRL_FD |
+      R.CTRL_SLU;
     bar.write32(R.REG.CTRL, ctrl >>> 0);
     await bar.waitFor32(R.REG.STATUS, (v) => (v & R.STATUS_LU) !== 0, { timeoutMs: LINK_UP_TIMEOUT_MS, intervalMs: 5 });
 
@@ -254,7 +280,8 @@ export class IgbOps implements DriverOps {
     bar.write32(R.REG.RCTL, R.RCTL_EN | R.RCTL_UPE | R.RCTL_MPE | R.RCTL_BAM | R.RCTL_LBM_MAC | R.RCTL_SECRC);
     bar.write32(R.REG.TCTL, R.TCTL_EN | R.TCTL_PSP);
     // The queue enable bits read back as set only once RCTL.EN / TCTL.EN are on.
-    for (const ring of [R.TX_RING0, R.RX_RING0]) await bar.waitFor32(ring.CTL, (v) => (v & R.QUEUE_ENABLE) !== 0, { timeoutMs: 100 });
+    for (const ring of [R.TX_RING0, R.RX_RING0])
+      await bar.waitFor32(ring.CTL, (v) => (v & R.QUEUE_ENABLE) !== 0, { timeoutMs: 100 });
     this.tail = 0;
 
     // MSI-X mode; vector 0's cause clears itself when the message goes out, so every EICS write sends one.

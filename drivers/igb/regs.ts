@@ -32,8 +32,22 @@ export interface RingRegs {
   CTL: number;
 }
 
-export const RX_RING0: RingRegs = { BAL: 0x02800, BAH: 0x02804, LEN: 0x02808, HEAD: 0x02810, TAIL: 0x02818, CTL: 0x02828 };
-export const TX_RING0: RingRegs = { BAL: 0x03800, BAH: 0x03804, LEN: 0x03808, HEAD: 0x03810, TAIL: 0x03818, CTL: 0x03828 };
+export const RX_RING0: RingRegs = {
+  BAL: 0x02800,
+  BAH: 0x02804,
+  LEN: 0x02808,
+  HEAD: 0x02810,
+  TAIL: 0x02818,
+  CTL: 0x02828,
+};
+export const TX_RING0: RingRegs = {
+  BAL: 0x03800,
+  BAH: 0x03804,
+  LEN: 0x03808,
+  HEAD: 0x03810,
+  TAIL: 0x03818,
+  CTL: 0x03828,
+};
 
 export const CTRL_FD = 0x00000001;
 export const CTRL_SLU = 0x00000040;

@@ -70,7 +70,10 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
   if (driver) {
     const users = driverUsers(bdf);
     if (users.length && !opts.force) {
-      throw new DeviceError(bdf, `its driver ${driver} is in use (${users.join('; ')}); pass force to take it anyway`, { driver, users });
+      throw new DeviceError(bdf, `its driver ${driver} is in use (${users.join('; ')}); pass force to take it anyway`, {
+        driver,
+        users,
+      });
     }
   }
   mkdirSync(STATE_DIR, { recursive: true });
@@ -79,10 +82,18 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
   if (driver) write(join(deviceDir(bdf), 'driver', 'unbind'), bdf, bdf);
   write('/sys/bus/pci/drivers_probe', bdf, bdf);
   await waitUntil('binding to vfio-pci', bdf, () => currentDriver(bdf) === VFIO_PCI);
-  await waitUntil(`/dev/vfio/${group} appearing`, bdf, () => existsSync(`/dev/vfio/${group}`) || existsSync(`/dev/vfio/noiommu-${group}`));
+  await waitUntil(
+    `/dev/vfio/${group} appearing`,
+    bdf,
+    () => existsSync(`/dev/vfio/${group}`) || existsSync(`/dev/vfio/noiommu-${group}`),
+  );
   const viability = groupViability(group);
   if (!viability.viable) {
-    throw new DeviceError(bdf, `IOMMU group ${group} is not viable: ${viability.blockers.join(', ')} must be bound to vfio-pci or unbound too`, { ...viability });
+    throw new DeviceError(
+      bdf,
+      `IOMMU group ${group} is not viable: ${viability.blockers.join(', ')} must be bound to vfio-pci or unbound too`,
+      { ...viability },
+    );
   }
   return { bdf, group, ...(driver ? { previousDriver: driver } : {}) };
 }
@@ -94,7 +105,8 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
 export async function restoreDriver(bdf: string, opts: Gated): Promise<string | undefined> {
   opts.permit.allow(`give ${bdf} back to its driver`);
   // vfio-pci's remove waits for the device to be released: from this process that wait would never end.
-  if (isOpenHere(bdf)) throw new DeviceError(bdf, 'still open in this process; close it before giving it back to its driver');
+  if (isOpenHere(bdf))
+    throw new DeviceError(bdf, 'still open in this process; close it before giving it back to its driver');
   const stateFile = join(STATE_DIR, bdf);
   const remembered = readText(stateFile);
   write(join(deviceDir(bdf), 'driver_override'), '\n', bdf);
@@ -116,7 +128,8 @@ export async function enableSriov(pfBdf: string, numVfs: number, opts: Gated): P
   opts.permit.allow(`create ${numVfs} SR-IOV VFs on ${pfBdf}`);
   const state = sriovState(pfBdf);
   if (!state) throw new DeviceError(pfBdf, 'not an SR-IOV physical function (no sriov_totalvfs)');
-  if (numVfs < 1 || numVfs > state.totalVfs) throw new DeviceError(pfBdf, `can create 1 to ${state.totalVfs} VFs, not ${numVfs}`);
+  if (numVfs < 1 || numVfs > state.totalVfs)
+    throw new DeviceError(pfBdf, `can create 1 to ${state.totalVfs} VFs, not ${numVfs}`);
   if (currentDriver(pfBdf) === VFIO_PCI && readText(VFIO_SRIOV_PARAM) !== 'Y') write(VFIO_SRIOV_PARAM, '1', pfBdf);
   write(join(deviceDir(pfBdf), 'sriov_drivers_autoprobe'), '0', pfBdf);
   if (state.numVfs !== 0 && state.numVfs !== numVfs) write(join(deviceDir(pfBdf), 'sriov_numvfs'), '0', pfBdf);

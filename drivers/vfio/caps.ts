@@ -21,9 +21,11 @@ const HEADER = STRUCTS.vfio_info_cap_header;
 export function capabilityChain(buf: Buffer, first: number, infoSize: number): CapHeader[] {
   const caps: CapHeader[] = [];
   const seen = new Set<number>();
-  for (let offset = first; offset !== 0; ) {
+  for (let offset = first; offset !== 0;) {
     if (offset < infoSize || offset + HEADER.size > buf.length) {
-      throw new Error(`capability at offset ${offset} lies outside the ${buf.length}-byte info (fixed part ${infoSize} bytes)`);
+      throw new Error(
+        `capability at offset ${offset} lies outside the ${buf.length}-byte info (fixed part ${infoSize} bytes)`,
+      );
     }
     if (seen.has(offset)) throw new Error(`capability chain loops back to offset ${offset}`);
     seen.add(offset);

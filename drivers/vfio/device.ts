@@ -92,7 +92,8 @@ export class VfioDevice {
 
   /** BAR `n` (regions 0-5). */
   bar(n: number): Region {
-    if (!Number.isInteger(n) || n < 0 || n >= PCI.PCI_STD_NUM_BARS) throw new Error(`${this.bdf}: there is no BAR ${n}`);
+    if (!Number.isInteger(n) || n < 0 || n >= PCI.PCI_STD_NUM_BARS)
+      throw new Error(`${this.bdf}: there is no BAR ${n}`);
     return this.region(n);
   }
 
@@ -100,7 +101,11 @@ export class VfioDevice {
   findCapability(id: number): number | undefined {
     if (!(this.config.read16(PCI.PCI_STATUS) & PCI.PCI_STATUS_CAP_LIST)) return undefined;
     const seen = new Set<number>();
-    for (let at = this.config.read8(PCI.PCI_CAPABILITY_LIST) & ~3; at && !seen.has(at); at = this.config.read8(at + PCI.PCI_CAP_LIST_NEXT) & ~3) {
+    for (
+      let at = this.config.read8(PCI.PCI_CAPABILITY_LIST) & ~3;
+      at && !seen.has(at);
+      at = this.config.read8(at + PCI.PCI_CAP_LIST_NEXT) & ~3
+    ) {
       seen.add(at);
       if (this.config.read8(at) === id) return at;
     }
@@ -138,9 +143,11 @@ export class VfioDevice {
    * register while message interrupts are in use.
    */
   enableIrqs(index: IrqIndex, count: number): void {
-    if (this.irqIndex !== undefined) throw new Error(`${this.bdf}: interrupts are already enabled (index ${this.irqIndex}); disable them first`);
+    if (this.irqIndex !== undefined)
+      throw new Error(`${this.bdf}: interrupts are already enabled (index ${this.irqIndex}); disable them first`);
     const available = this.irqInfo(index).count;
-    if (count < 1 || count > available) throw new Error(`${this.bdf}: irq index ${index} has ${available} vectors; cannot enable ${count}`);
+    if (count < 1 || count > available)
+      throw new Error(`${this.bdf}: irq index ${index} has ${available} vectors; cannot enable ${count}`);
     for (let i = 0; i < count; i++) this.vectors.push(new EventCounter({ bdf: this.bdf }));
     try {
       this.setIrqEventfds(index);
@@ -189,14 +196,22 @@ export class VfioDevice {
   /** VFIO_DEVICE_FEATURE_PCI_VF_TOKEN: sets the token VFs of this PF must be opened with. */
   setVfToken(uuid: string): void {
     const F = STRUCTS.vfio_device_feature;
-    const buf = F.alloc({ argsz: F.size + 16, flags: VFIO.VFIO_DEVICE_FEATURE_SET | VFIO.VFIO_DEVICE_FEATURE_PCI_VF_TOKEN }, 16);
+    const buf = F.alloc(
+      { argsz: F.size + 16, flags: VFIO.VFIO_DEVICE_FEATURE_SET | VFIO.VFIO_DEVICE_FEATURE_PCI_VF_TOKEN },
+      16,
+    );
     uuidBytes(uuid).copy(buf, F.size);
     ioctl(this.fd, 'VFIO_DEVICE_FEATURE', buf, { bdf: this.bdf, detail: 'PCI_VF_TOKEN' });
   }
 
   /** Maps memory for this device's DMA at a new IOVA (below dmaLimit) and returns the IOVA. */
   mapDma(target: DmaTarget): bigint {
-    return this.space.map(target.address, target.size, this.bdf, this.dmaLimit === undefined ? {} : { limit: this.dmaLimit });
+    return this.space.map(
+      target.address,
+      target.size,
+      this.bdf,
+      this.dmaLimit === undefined ? {} : { limit: this.dmaLimit },
+    );
   }
 
   unmapDma(iova: bigint): void {
@@ -230,7 +245,13 @@ export class VfioDevice {
   }
 
   private setIrqEventfds(index: IrqIndex): void {
-    this.setIrqs(index, VFIO.VFIO_IRQ_SET_DATA_EVENTFD | VFIO.VFIO_IRQ_SET_ACTION_TRIGGER, 0, this.vectors.length, this.vectors.map((v) => v.fd));
+    this.setIrqs(
+      index,
+      VFIO.VFIO_IRQ_SET_DATA_EVENTFD | VFIO.VFIO_IRQ_SET_ACTION_TRIGGER,
+      0,
+      this.vectors.length,
+      this.vectors.map((v) => v.fd),
+    );
   }
 
   private setIrqs(index: number, flags: number, start: number, count: number, fds: number[] = []): void {
@@ -253,7 +274,8 @@ export class VfioDevice {
 export function openVfioDevice(opts: OpenOptions): VfioDevice {
   const { bdf, iommu, vfToken } = opts;
   const driver = currentDriver(bdf);
-  if (driver !== VFIO_PCI) throw new Error(`${bdf} is bound to ${driver ?? 'no driver'}, not vfio-pci: bind it first (bindToVfio)`);
+  if (driver !== VFIO_PCI)
+    throw new Error(`${bdf} is bound to ${driver ?? 'no driver'}, not vfio-pci: bind it first (bindToVfio)`);
   const group = iommuGroupOf(bdf);
   const space = addressSpace(iommu);
   let fd: number;
@@ -262,7 +284,12 @@ export function openVfioDevice(opts: OpenOptions): VfioDevice {
   } catch (e) {
     const pf = physfnOf(bdf);
     if (e instanceof SysError && pf && currentDriver(pf) === VFIO_PCI) {
-      throw new SysError(e.call, e.errno, bdf, `${bdf} is a VF of ${pf}, which vfio-pci owns: the kernel requires the PF's VF token${vfToken ? ', and this one does not match' : ''}`);
+      throw new SysError(
+        e.call,
+        e.errno,
+        bdf,
+        `${bdf} is a VF of ${pf}, which vfio-pci owns: the kernel requires the PF's VF token${vfToken ? ', and this one does not match' : ''}`,
+      );
     }
     throw e;
   }

@@ -2,7 +2,20 @@
 // live update) mapped MAP_SHARED into this process. After a LUO retrieve the
 // same memory comes back as a new fd: DmaBuffer.fromFd wraps it again.
 
-import { MAP_SHARED, MFD_CLOEXEC, MFD_HUGETLB, PROT_READ, PROT_WRITE, close, ftruncate, memfdCreate, mmap, munmap, seekToEnd, view } from '../../sys/libc.js';
+import {
+  MAP_SHARED,
+  MFD_CLOEXEC,
+  MFD_HUGETLB,
+  PROT_READ,
+  PROT_WRITE,
+  close,
+  ftruncate,
+  memfdCreate,
+  mmap,
+  munmap,
+  seekToEnd,
+  view,
+} from '../../sys/libc.js';
 
 export const HUGE_PAGE_SIZE = 2 * 2 ** 20;
 const PAGE = 4096;
@@ -21,8 +34,13 @@ export class DmaBuffer {
   readonly bytes: Uint8Array;
   private closed = false;
 
-  private constructor(readonly fd: number, readonly size: number) {
-    this.address = mmap(null, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, { detail: `${size} bytes of memfd ${fd}` });
+  private constructor(
+    readonly fd: number,
+    readonly size: number,
+  ) {
+    this.address = mmap(null, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0, {
+      detail: `${size} bytes of memfd ${fd}`,
+    });
     this.bytes = view(this.address, size);
   }
 
@@ -33,7 +51,9 @@ export class DmaBuffer {
     if (length <= 0) throw new Error(`a DMA buffer needs a positive size, not ${size}`);
     const fd = memfdCreate(opts.name ?? 'lustress-dma', MFD_CLOEXEC | (opts.hugetlb ? MFD_HUGETLB : 0));
     try {
-      ftruncate(fd, length, { detail: opts.hugetlb ? 'huge pages: is vm.nr_hugepages large enough?' : `${length} bytes` });
+      ftruncate(fd, length, {
+        detail: opts.hugetlb ? 'huge pages: is vm.nr_hugepages large enough?' : `${length} bytes`,
+      });
       return new DmaBuffer(fd, length);
     } catch (e) {
       close(fd);

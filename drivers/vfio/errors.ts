@@ -4,7 +4,11 @@
 
 export class DeviceError extends Error {
   readonly data: Record<string, unknown>;
-  constructor(readonly bdf: string, message: string, data: Record<string, unknown> = {}) {
+  constructor(
+    readonly bdf: string,
+    message: string,
+    data: Record<string, unknown> = {},
+  ) {
     super(`${bdf}: ${message}`);
     this.name = 'DeviceError';
     this.data = { bdf, ...data };

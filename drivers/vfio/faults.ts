@@ -29,7 +29,10 @@ export class IommuFaultLog {
     } catch {
       this.fd = undefined; // no kernel log to read (not root, or no /dev/kmsg): faults are simply not collected
     }
-    this.pattern = new RegExp(`\\[DMA (Read|Write)[^\\]]*\\] Request device \\[${bdf.replace(/\./g, '\\.')}\\] fault addr 0x([0-9a-f]+) (.*)$`, 'i');
+    this.pattern = new RegExp(
+      `\\[DMA (Read|Write)[^\\]]*\\] Request device \\[${bdf.replace(/\./g, '\\.')}\\] fault addr 0x([0-9a-f]+) (.*)$`,
+      'i',
+    );
   }
 
   /** Forgets everything logged so far: later `take`s report only newer faults. */
@@ -53,7 +56,12 @@ export class IommuFaultLog {
       const record = this.buf.toString('utf8', 0, n);
       const message = record.slice(record.indexOf(';') + 1).split('\n')[0]!;
       const m = this.pattern.exec(message);
-      if (m) faults.push({ access: m[1]!.toLowerCase() === 'read' ? 'read' : 'write', address: BigInt(`0x${m[2]}`), reason: m[3]!.trim() });
+      if (m)
+        faults.push({
+          access: m[1]!.toLowerCase() === 'read' ? 'read' : 'write',
+          address: BigInt(`0x${m[2]}`),
+          reason: m[3]!.trim(),
+        });
     }
   }
 

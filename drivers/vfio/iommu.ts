@@ -14,7 +14,6 @@ import { O_RDWR, addressOf, close, ioctl, open, type CallContext } from '../../s
 import { readText, vfioCdevOf } from '../../sys/sysfs.js';
 import { STRUCTS, VFIO } from '../../sys/uapi.js';
 
-
 export interface DmaMapping {
   iova: bigint;
   vaddr: bigint;
@@ -41,7 +40,10 @@ export abstract class AddressSpace {
   /** Devices attached, by BDF. */
   protected readonly devices = new Set<string>();
 
-  constructor(readonly mode: IommuMode, protected readonly fd: number) {}
+  constructor(
+    readonly mode: IommuMode,
+    protected readonly fd: number,
+  ) {}
 
   /** Opens the device through this address space and returns its VFIO device fd. */
   abstract attach(bdf: string, group: number, vfToken?: string): number;
@@ -114,7 +116,11 @@ class ContainerSpace extends AddressSpace {
   private readonly groups = new Map<number, { fd: number; devices: Set<string> }>();
   private iommuSet = false;
 
-  constructor(mode: IommuMode, fd: number, private readonly iommuType: number) {
+  constructor(
+    mode: IommuMode,
+    fd: number,
+    private readonly iommuType: number,
+  ) {
     super(mode, fd);
   }
 
@@ -179,8 +185,11 @@ class ContainerSpace extends AddressSpace {
       info = T.alloc({ argsz }, argsz - T.size);
       ioctl(this.fd, 'VFIO_IOMMU_GET_INFO', info, ctx);
     }
-    if (!(T.get(info, 'flags') & VFIO.VFIO_IOMMU_INFO_CAPS)) throw new Error(`${this.mode}: VFIO_IOMMU_GET_INFO reports no capabilities, so no IOVA ranges`);
-    const cap = capabilityChain(info, T.get(info, 'cap_offset'), T.size).find((c) => c.id === VFIO.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+    if (!(T.get(info, 'flags') & VFIO.VFIO_IOMMU_INFO_CAPS))
+      throw new Error(`${this.mode}: VFIO_IOMMU_GET_INFO reports no capabilities, so no IOVA ranges`);
+    const cap = capabilityChain(info, T.get(info, 'cap_offset'), T.size).find(
+      (c) => c.id === VFIO.VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+    );
     if (!cap) throw new Error(`${this.mode}: VFIO_IOMMU_GET_INFO has no IOVA range capability`);
     const C = STRUCTS.vfio_iommu_type1_info_cap_iova_range;
     const R = STRUCTS.vfio_iova_range;
@@ -193,26 +202,40 @@ class ContainerSpace extends AddressSpace {
 
   protected mapRange(m: DmaMapping): void {
     const T = STRUCTS.vfio_iommu_type1_dma_map;
-    const arg = T.alloc({ argsz: T.size, flags: VFIO.VFIO_DMA_MAP_FLAG_READ | VFIO.VFIO_DMA_MAP_FLAG_WRITE, vaddr: m.vaddr, iova: m.iova, size: BigInt(m.size) });
+    const arg = T.alloc({
+      argsz: T.size,
+      flags: VFIO.VFIO_DMA_MAP_FLAG_READ | VFIO.VFIO_DMA_MAP_FLAG_WRITE,
+      vaddr: m.vaddr,
+      iova: m.iova,
+      size: BigInt(m.size),
+    });
     ioctl(this.fd, 'VFIO_IOMMU_MAP_DMA', arg, { bdf: m.owner });
   }
 
   protected unmapRange(m: DmaMapping): void {
     const T = STRUCTS.vfio_iommu_type1_dma_unmap;
-    ioctl(this.fd, 'VFIO_IOMMU_UNMAP_DMA', T.alloc({ argsz: T.size, iova: m.iova, size: BigInt(m.size) }), { bdf: m.owner });
+    ioctl(this.fd, 'VFIO_IOMMU_UNMAP_DMA', T.alloc({ argsz: T.size, iova: m.iova, size: BigInt(m.size) }), {
+      bdf: m.owner,
+    });
   }
 }
 
 /** iommufd proper: one IOAS; each device bound through its cdev and attached to the IOAS. */
 class IommufdSpace extends AddressSpace {
-  constructor(fd: number, private readonly ioasId: number) {
+  constructor(
+    fd: number,
+    private readonly ioasId: number,
+  ) {
     super('iommufd', fd);
   }
 
   attach(bdf: string, _group: number, vfToken?: string): number {
     const ctx = { bdf };
     const cdev = vfioCdevOf(bdf);
-    if (!cdev) throw new Error(`${bdf}: no VFIO cdev (/dev/vfio/devices/vfioN): is it bound to vfio-pci, and does the kernel have VFIO_DEVICE_CDEV?`);
+    if (!cdev)
+      throw new Error(
+        `${bdf}: no VFIO cdev (/dev/vfio/devices/vfioN): is it bound to vfio-pci, and does the kernel have VFIO_DEVICE_CDEV?`,
+      );
     const fd = open(cdev, O_RDWR, ctx);
     try {
       const B = STRUCTS.vfio_device_bind_iommufd;
@@ -241,7 +264,7 @@ class IommufdSpace extends AddressSpace {
   iovaRanges(ctx: CallContext): IovaRange[] {
     const Q = STRUCTS.iommu_ioas_iova_ranges;
     const R = STRUCTS.iommu_iova_range;
-    for (let room = 8; ; ) {
+    for (let room = 8; ;) {
       const ranges = Buffer.alloc(room * R.size);
       const q = Q.alloc({ size: Q.size, ioas_id: this.ioasId, num_iovas: room, allowed_iovas: addressOf(ranges) });
       try {
@@ -261,12 +284,22 @@ class IommufdSpace extends AddressSpace {
   protected mapRange(m: DmaMapping): void {
     const T = STRUCTS.iommu_ioas_map;
     const flags = VFIO.IOMMU_IOAS_MAP_FIXED_IOVA | VFIO.IOMMU_IOAS_MAP_READABLE | VFIO.IOMMU_IOAS_MAP_WRITEABLE;
-    ioctl(this.fd, 'IOMMU_IOAS_MAP', T.alloc({ size: T.size, flags, ioas_id: this.ioasId, user_va: m.vaddr, length: BigInt(m.size), iova: m.iova }), { bdf: m.owner });
+    ioctl(
+      this.fd,
+      'IOMMU_IOAS_MAP',
+      T.alloc({ size: T.size, flags, ioas_id: this.ioasId, user_va: m.vaddr, length: BigInt(m.size), iova: m.iova }),
+      { bdf: m.owner },
+    );
   }
 
   protected unmapRange(m: DmaMapping): void {
     const T = STRUCTS.iommu_ioas_unmap;
-    ioctl(this.fd, 'IOMMU_IOAS_UNMAP', T.alloc({ size: T.size, ioas_id: this.ioasId, iova: m.iova, length: BigInt(m.size) }), { bdf: m.owner });
+    ioctl(
+      this.fd,
+      'IOMMU_IOAS_UNMAP',
+      T.alloc({ size: T.size, ioas_id: this.ioasId, iova: m.iova, length: BigInt(m.size) }),
+      { bdf: m.owner },
+    );
   }
 }
 
@@ -299,8 +332,10 @@ function openSpace(mode: IommuMode): AddressSpace {
   const fd = open(CONTAINER_PATH[mode], O_RDWR);
   try {
     const version = ioctl(fd, 'VFIO_GET_API_VERSION');
-    if (version !== VFIO.VFIO_API_VERSION) throw new Error(`${CONTAINER_PATH[mode]} speaks VFIO API ${version}, not ${VFIO.VFIO_API_VERSION}`);
-    if (ioctl(fd, 'VFIO_CHECK_EXTENSION', CONTAINER_TYPE[mode]) <= 0) throw new Error(`${CONTAINER_PATH[mode]} does not offer the ${mode} IOMMU`);
+    if (version !== VFIO.VFIO_API_VERSION)
+      throw new Error(`${CONTAINER_PATH[mode]} speaks VFIO API ${version}, not ${VFIO.VFIO_API_VERSION}`);
+    if (ioctl(fd, 'VFIO_CHECK_EXTENSION', CONTAINER_TYPE[mode]) <= 0)
+      throw new Error(`${CONTAINER_PATH[mode]} does not offer the ${mode} IOMMU`);
     return new ContainerSpace(mode, fd, CONTAINER_TYPE[mode]);
   } catch (e) {
     close(fd);
@@ -327,7 +362,12 @@ function releaseSpace(space: AddressSpace): void {
 function charDevices(): Set<string> {
   const text = readText('/proc/devices') ?? '';
   const block = text.split(/\n\s*\n/)[0] ?? '';
-  return new Set(block.split('\n').map((l) => l.trim().split(/\s+/)[1]).filter((n): n is string => Boolean(n)));
+  return new Set(
+    block
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[1])
+      .filter((n): n is string => Boolean(n)),
+  );
 }
 
 /**

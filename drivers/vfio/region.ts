@@ -17,7 +17,26 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capabilityChain } from './caps.js';
-import { MAP_ANONYMOUS, MAP_FIXED, MAP_NORESERVE, MAP_PRIVATE, MAP_SHARED, PROT_NONE, PROT_READ, PROT_WRITE, ioctl, madviseHugepage, mmap, munmap, peek, poke, pread, pwrite, view, type Width } from '../../sys/libc.js';
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_NONE,
+  PROT_READ,
+  PROT_WRITE,
+  ioctl,
+  madviseHugepage,
+  mmap,
+  munmap,
+  peek,
+  poke,
+  pread,
+  pwrite,
+  view,
+  type Width,
+} from '../../sys/libc.js';
 import { STRUCTS, VFIO } from '../../sys/uapi.js';
 import { DeviceError } from './errors.js';
 
@@ -113,12 +132,20 @@ export interface WaitOptions {
 }
 
 export class RegionMapping {
-  constructor(readonly region: number, readonly address: bigint, readonly size: number, readonly areas: SparseArea[], private readonly onUnmap: () => void) {}
+  constructor(
+    readonly region: number,
+    readonly address: bigint,
+    readonly size: number,
+    readonly areas: SparseArea[],
+    private readonly onUnmap: () => void,
+  ) {}
 
   /** A view of mapped bytes at `offset` (no copy); refuses ranges outside the mmap'd areas. */
   bytes(offset: number, length: number): Uint8Array {
     if (!this.areas.some((a) => offset >= a.offset && offset + length <= a.offset + a.size)) {
-      throw new Error(`region ${this.region}: [0x${offset.toString(16)}, +0x${length.toString(16)}) is not inside a mapped area`);
+      throw new Error(
+        `region ${this.region}: [0x${offset.toString(16)}, +0x${length.toString(16)}) is not inside a mapped area`,
+      );
     }
     return view(this.address + BigInt(offset), length);
   }
@@ -135,7 +162,11 @@ export class Region {
   /** Where register accesses may go through the mapping (none if the region cannot be mmap'd). */
   private readonly areas: SparseArea[];
 
-  constructor(private readonly fd: number, readonly info: RegionInfo, private readonly bdf: string) {
+  constructor(
+    private readonly fd: number,
+    readonly info: RegionInfo,
+    private readonly bdf: string,
+  ) {
     this.areas = info.mmappable ? mappableAreas(info) : [];
     const scratch = Buffer.alloc(8);
     this.sized = { 1: scratch.subarray(0, 1), 2: scratch.subarray(0, 2), 4: scratch.subarray(0, 4), 8: scratch };
@@ -174,7 +205,10 @@ export class Region {
   readBytes(offset: number, length: number): Buffer {
     this.check(offset, length);
     const buf = Buffer.alloc(length);
-    const n = pread(this.fd, buf, this.info.offset + BigInt(offset), { bdf: this.bdf, detail: `region ${this.index} +0x${offset.toString(16)}` });
+    const n = pread(this.fd, buf, this.info.offset + BigInt(offset), {
+      bdf: this.bdf,
+      detail: `region ${this.index} +0x${offset.toString(16)}`,
+    });
     return buf.subarray(0, n);
   }
 
@@ -188,12 +222,16 @@ export class Region {
       const value = this.read32(offset);
       if (done(value)) return value;
       if (Date.now() >= until) {
-        throw new DeviceError(this.bdf, `region ${this.index} register 0x${offset.toString(16)} stayed 0x${value.toString(16)} for ${opts.timeoutMs} ms`, {
-          region: this.index,
-          offset,
-          value,
-          timeoutMs: opts.timeoutMs,
-        });
+        throw new DeviceError(
+          this.bdf,
+          `region ${this.index} register 0x${offset.toString(16)} stayed 0x${value.toString(16)} for ${opts.timeoutMs} ms`,
+          {
+            region: this.index,
+            offset,
+            value,
+            timeoutMs: opts.timeoutMs,
+          },
+        );
       }
       await sleep(opts.intervalMs ?? 1);
     }
@@ -220,7 +258,16 @@ export class Region {
     const prot = (this.info.readable ? PROT_READ : 0) | (this.info.writable ? PROT_WRITE : 0);
     const areas = this.areas;
     try {
-      for (const a of areas) mmap(base + BigInt(a.offset), a.size, prot, MAP_SHARED | MAP_FIXED, this.fd, this.info.offset + BigInt(a.offset), ctx);
+      for (const a of areas)
+        mmap(
+          base + BigInt(a.offset),
+          a.size,
+          prot,
+          MAP_SHARED | MAP_FIXED,
+          this.fd,
+          this.info.offset + BigInt(a.offset),
+          ctx,
+        );
     } catch (e) {
       munmap(base, size, ctx);
       throw e;
@@ -236,14 +283,19 @@ export class Region {
 
   private check(offset: number, length: number): void {
     if (offset < 0 || offset + length > this.info.size) {
-      throw new Error(`${this.bdf}: region ${this.index} access at 0x${offset.toString(16)} (+${length}) is outside its ${this.info.size} bytes`);
+      throw new Error(
+        `${this.bdf}: region ${this.index} access at 0x${offset.toString(16)} (+${length}) is outside its ${this.info.size} bytes`,
+      );
     }
   }
 
   /** Reads (no value) or writes `value`: one access of `width` bytes, see the top of this file. */
   private access(offset: number, width: Width, value?: number | bigint): number | bigint {
     this.check(offset, width);
-    if (offset % width) throw new Error(`${this.bdf}: region ${this.index} ${width}-byte access at 0x${offset.toString(16)} is not aligned`);
+    if (offset % width)
+      throw new Error(
+        `${this.bdf}: region ${this.index} ${width}-byte access at 0x${offset.toString(16)} is not aligned`,
+      );
     if (this.mappable(offset, width)) {
       const base = this.map().address;
       if (value === undefined) return peek(base, offset, width);
@@ -258,7 +310,10 @@ export class Region {
       else buf.writeUIntLE(value as number, 0, width);
     }
     const n = value === undefined ? pread(this.fd, buf, at, ctx) : pwrite(this.fd, buf, at, ctx);
-    if (n !== width) throw new Error(`${this.bdf}: region ${this.index} ${width}-byte ${value === undefined ? 'read' : 'write'} at 0x${offset.toString(16)} moved ${n} bytes`);
+    if (n !== width)
+      throw new Error(
+        `${this.bdf}: region ${this.index} ${width}-byte ${value === undefined ? 'read' : 'write'} at 0x${offset.toString(16)} moved ${n} bytes`,
+      );
     if (value !== undefined) return value;
     return width === 8 ? buf.readBigUInt64LE(0) : buf.readUIntLE(0, width);
   }

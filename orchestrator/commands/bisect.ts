@@ -25,11 +25,26 @@ export const bisectCommand: CommandModule<GlobalArgs, Args> = {
     y
       .option('good', { type: 'string', demandOption: true, describe: 'a revision where the scenario passes' })
       .option('bad', { type: 'string', demandOption: true, describe: 'a revision where it fails' })
-      .option('kernel-tree', { type: 'string', demandOption: true, describe: 'the kernel git tree (it needs a .config)' })
+      .option('kernel-tree', {
+        type: 'string',
+        demandOption: true,
+        describe: 'the kernel git tree (it needs a .config)',
+      })
       .option('scenario', { type: 'string', demandOption: true, describe: 'the scenario that tells good from bad' })
-      .option('build', { type: 'string', default: DEFAULT_BUILD, describe: 'shell command that builds a revision in the tree' })
-      .option('image', { type: 'string', default: DEFAULT_IMAGE, describe: 'the kernel image the build leaves, relative to the tree' })
-      .example('$0 bisect --good v7.1 --bad v7.2 --kernel-tree ~/linux --scenario scenarios/live-update-memfd.yaml', 'which commit broke memfd preservation') as any,
+      .option('build', {
+        type: 'string',
+        default: DEFAULT_BUILD,
+        describe: 'shell command that builds a revision in the tree',
+      })
+      .option('image', {
+        type: 'string',
+        default: DEFAULT_IMAGE,
+        describe: 'the kernel image the build leaves, relative to the tree',
+      })
+      .example(
+        '$0 bisect --good v7.1 --bad v7.2 --kernel-tree ~/linux --scenario scenarios/live-update-memfd.yaml',
+        'which commit broke memfd preservation',
+      ) as any,
   handler: async (args) => {
     const loaded = checkScenarioFile(args.scenario);
     if (!loaded.ok) {
@@ -80,17 +95,34 @@ export const bisectStepCommand: CommandModule<GlobalArgs, StepArgs> = {
     const rev = (await execa('git', ['rev-parse', '--short', 'HEAD'])).stdout.trim();
     const built = await execa('sh', ['-c', args.build], { reject: false, all: true, stdin: 'ignore' });
     if (built.exitCode !== 0) {
-      process.stderr.write(`lustress bisect: ${rev} does not build: skipping it\n${String(built.all).split('\n').slice(-10).join('\n')}\n`);
+      process.stderr.write(
+        `lustress bisect: ${rev} does not build: skipping it\n${String(built.all).split('\n').slice(-10).join('\n')}\n`,
+      );
       process.exitCode = BISECT_EXIT.skip;
       return;
     }
     const image = resolve(args.image);
-    const run = await execa(process.execPath, [LUSTRESS_BIN, '--log-level', args.logLevel, 'run', args.scenario, '--bisect', '--kernel', image, '--run-dir', join(args.runsDir, rev)], {
-      reject: false,
-      stdin: 'ignore',
-      stdout: 'inherit',
-      stderr: 'inherit',
-    });
+    const run = await execa(
+      process.execPath,
+      [
+        LUSTRESS_BIN,
+        '--log-level',
+        args.logLevel,
+        'run',
+        args.scenario,
+        '--bisect',
+        '--kernel',
+        image,
+        '--run-dir',
+        join(args.runsDir, rev),
+      ],
+      {
+        reject: false,
+        stdin: 'ignore',
+        stdout: 'inherit',
+        stderr: 'inherit',
+      },
+    );
     process.exitCode = run.exitCode ?? BISECT_EXIT.abort;
   },
 };

@@ -24,11 +24,23 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .option('json', JSON_FLAG)
-      .option('kernel', { type: 'string', default: 'live-update', describe: 'live-update, debian, or a path to a bzImage' })
+      .option('kernel', {
+        type: 'string',
+        default: 'live-update',
+        describe: 'live-update, debian, or a path to a bzImage',
+      })
       .option('initrd', { type: 'string', describe: 'an initramfs of your own instead of the one lustress builds' })
-      .option('devices', { type: 'string', array: true, default: ['igb', 'edu'], describe: 'emulated devices: igb, edu, nvme' })
+      .option('devices', {
+        type: 'string',
+        array: true,
+        default: ['igb', 'edu'],
+        describe: 'emulated devices: igb, edu, nvme',
+      })
       .option('memory', { type: 'string', default: '2GiB' })
-      .option('run-dir', { type: 'string', describe: 'where the console log goes (default: a new directory under ./runs)' })
+      .option('run-dir', {
+        type: 'string',
+        describe: 'where the console log goes (default: a new directory under ./runs)',
+      })
       .option('timeout', { type: 'number', default: 180, describe: 'seconds to wait for the agent' })
       .example('$0 boot --kernel debian', "check Debian's prebuilt kernel reaches the agent") as any,
   handler: async (args) => {
@@ -46,7 +58,13 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
       devices: args.devices.map((model) => ({ model: model as 'igb', count: 1, vfs: 0 })),
       ...(args.initrd ? { initrd: args.initrd } : {}),
     };
-    const target = new QemuTarget({ spec, runDir, log, kernelOverride: args.kernel, hardTimeoutMs: (args.timeout + 60) * 1000 });
+    const target = new QemuTarget({
+      spec,
+      runDir,
+      log,
+      kernelOverride: args.kernel,
+      hardTimeoutMs: (args.timeout + 60) * 1000,
+    });
     const started = Date.now();
     try {
       const hello = await target.start(args.timeout * 1000);
@@ -54,8 +72,13 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
       if (args.json) process.stdout.write(JSON.stringify({ ms, runDir, hello }, null, 2) + '\n');
       else {
         process.stdout.write(`booted ${hello.release} in ${(ms / 1000).toFixed(1)} s (boot ${hello.bootId})\n`);
-        process.stdout.write(`  /dev/vfio/vfio ${hello.dev.vfioContainer ? 'yes' : 'no'}, /dev/iommu ${hello.dev.iommufd ? 'yes' : 'no'}, /dev/liveupdate ${hello.dev.liveupdate ? 'yes' : 'no'}\n`);
-        for (const f of hello.pci) process.stdout.write(`  ${f.bdf} ${f.vendor}:${f.device} group ${f.iommuGroup ?? '-'} driver ${f.driver ?? '-'}\n`);
+        process.stdout.write(
+          `  /dev/vfio/vfio ${hello.dev.vfioContainer ? 'yes' : 'no'}, /dev/iommu ${hello.dev.iommufd ? 'yes' : 'no'}, /dev/liveupdate ${hello.dev.liveupdate ? 'yes' : 'no'}\n`,
+        );
+        for (const f of hello.pci)
+          process.stdout.write(
+            `  ${f.bdf} ${f.vendor}:${f.device} group ${f.iommuGroup ?? '-'} driver ${f.driver ?? '-'}\n`,
+          );
         process.stdout.write(`console: ${join(runDir, 'console-default.log')}\n`);
       }
     } catch (e) {

@@ -17,7 +17,11 @@ export const planCommand: CommandModule<GlobalArgs, Args> = {
     y
       .option('json', JSON_FLAG)
       .positional('file', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
-      .option('show', { type: 'number', default: DEFAULT_PLAN_ITERATIONS, describe: 'unroll at most this many iterations' })
+      .option('show', {
+        type: 'number',
+        default: DEFAULT_PLAN_ITERATIONS,
+        describe: 'unroll at most this many iterations',
+      })
       .example('$0 plan scenarios/kexec-dma-msi.yaml', 'what a run of this scenario will do') as any,
   handler: (args) => {
     const result = checkScenarioFile(args.file);
@@ -29,7 +33,16 @@ export const planCommand: CommandModule<GlobalArgs, Args> = {
     const plan = expandPlan(result.scenario, Math.max(1, Math.floor(args.show)));
     if (args.json) {
       const { scenario, ...rest } = plan;
-      process.stdout.write(JSON.stringify({ scenario: { ...scenario, iterations: Number.isFinite(scenario.iterations) ? scenario.iterations : null }, ...rest }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          {
+            scenario: { ...scenario, iterations: Number.isFinite(scenario.iterations) ? scenario.iterations : null },
+            ...rest,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     } else process.stdout.write(formatPlan(plan) + '\n');
   },
 };

@@ -11,9 +11,13 @@ export const reportCommand: CommandModule<GlobalArgs, Args> = {
   describe: "Rebuild a run's reports from its journal: KTAP on stdout, JUnit, JSON and HTML files on request",
   builder: (y) =>
     y
-      .positional('run-dir', { type: 'string', demandOption: true, describe: 'a run directory (it holds journal.jsonl)' })
+      .positional('run-dir', {
+        type: 'string',
+        demandOption: true,
+        describe: 'a run directory (it holds journal.jsonl)',
+      })
       .options(REPORT_OPTIONS)
-      .example('$0 report runs/soak-20261121-2200 --html soak.html', 'the timeline of last night\'s soak') as any,
+      .example('$0 report runs/soak-20261121-2200 --html soak.html', "the timeline of last night's soak") as any,
   handler: (args) => {
     const view = viewRun(args.runDir);
     process.stdout.write(ktapOf(view));

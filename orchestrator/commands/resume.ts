@@ -11,10 +11,15 @@ interface Args extends GlobalArgs, ReportArgs {
 
 export const resumeCommand: CommandModule<GlobalArgs, Args> = {
   command: 'resume <run-dir>',
-  describe: 'Continue a run whose orchestrator was killed, after its last recorded step (the interrupted iteration is closed, not repeated)',
+  describe:
+    'Continue a run whose orchestrator was killed, after its last recorded step (the interrupted iteration is closed, not repeated)',
   builder: (y) =>
     y
-      .positional('run-dir', { type: 'string', demandOption: true, describe: 'the run directory of the interrupted run' })
+      .positional('run-dir', {
+        type: 'string',
+        demandOption: true,
+        describe: 'the run directory of the interrupted run',
+      })
       .options(REPORT_OPTIONS) as any,
   handler: async (args) => {
     const log = createLogger({ level: args.logLevel, file: join(args.runDir, 'lustress.log') });
@@ -30,7 +35,9 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
       process.stdout.write(`# ${args.runDir} had already ended: nothing to resume\n`);
       return;
     }
-    process.stdout.write(`# ${summary.verdict}: ${summary.iterations.length} iteration(s); records in ${args.runDir}\n`);
+    process.stdout.write(
+      `# ${summary.verdict}: ${summary.iterations.length} iteration(s); records in ${args.runDir}\n`,
+    );
     process.exitCode = summary.verdict === 'fail' ? EXIT.fail : EXIT.pass;
   },
 };

@@ -26,13 +26,18 @@ async function warnAboutKernel(path: string, scenario: Scenario): Promise<void> 
     return;
   }
   if (!kernel.config) {
-    say(`cannot read ${path}'s configuration (no IKCONFIG in it, no config file beside it): lustress cannot say what it lacks`);
+    say(
+      `cannot read ${path}'s configuration (no IKCONFIG in it, no config file beside it): lustress cannot say what it lacks`,
+    );
     return;
   }
   const verdicts = new Map(featureReport(kernel.config, false).map((f) => [f.feature, f]));
   for (const [feature, why] of scenarioNeeds(scenario)) {
     const v = verdicts.get(feature)!;
-    if (!v.ok) say(`${path} cannot do ${v.what}, which this scenario needs (${why}): ${v.missing.join(', ')} (config from ${kernel.configSource})`);
+    if (!v.ok)
+      say(
+        `${path} cannot do ${v.what}, which this scenario needs (${why}): ${v.missing.join(', ')} (config from ${kernel.configSource})`,
+      );
   }
 }
 
@@ -56,16 +61,36 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
   builder: (y) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'scenario YAML file' })
-      .option('kernel', { type: 'string', describe: "a kernel image (path) to boot and kexec into instead of the scenario's" })
-      .option('initrd', { type: 'string', describe: "an initramfs of your own for QEMU targets (it must start lustress agent; see lustress boot)" })
+      .option('kernel', {
+        type: 'string',
+        describe: "a kernel image (path) to boot and kexec into instead of the scenario's",
+      })
+      .option('initrd', {
+        type: 'string',
+        describe: 'an initramfs of your own for QEMU targets (it must start lustress agent; see lustress boot)',
+      })
       .option('iterations', { type: 'number', describe: "how many iterations (overrides the scenario's)" })
       .option('duration', { type: 'string', describe: 'keep iterating this long, e.g. 8h (overrides the scenario)' })
       .option('keep-going', { type: 'boolean', default: false, describe: 'run every iteration even after a failure' })
-      .option('run-dir', { type: 'string', describe: 'where the run keeps its records (default: a new directory under ./runs)' })
+      .option('run-dir', {
+        type: 'string',
+        describe: 'where the run keeps its records (default: a new directory under ./runs)',
+      })
       .options(REPORT_OPTIONS)
-      .option('bisect', { type: 'boolean', default: false, describe: 'exit as git bisect run expects: 0 good, 1 bad, 125 the kernel did not boot, 128 usage error (aborts the bisect)' })
-      .option('seed', { type: 'number', describe: "seed of the jitter before each kexec (the report's first lines print the one used)" })
-      .example('$0 run scenarios/kexec-dma-msi.yaml', 'one live update with DMA and MSI checks on the default QEMU guest') as any,
+      .option('bisect', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'exit as git bisect run expects: 0 good, 1 bad, 125 the kernel did not boot, 128 usage error (aborts the bisect)',
+      })
+      .option('seed', {
+        type: 'number',
+        describe: "seed of the jitter before each kexec (the report's first lines print the one used)",
+      })
+      .example(
+        '$0 run scenarios/kexec-dma-msi.yaml',
+        'one live update with DMA and MSI checks on the default QEMU guest',
+      ) as any,
   handler: async (args) => {
     const usage = args.bisect ? BISECT_EXIT.abort : EXIT.usage;
     const loaded = checkScenarioFile(args.file);
@@ -90,7 +115,12 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       process.exitCode = usage;
       return;
     }
-    const scenario = args.initrd ? { ...loaded.scenario, targets: loaded.scenario.targets.map((t) => (t.kind === 'qemu' ? { ...t, initrd: args.initrd! } : t)) } : loaded.scenario;
+    const scenario = args.initrd
+      ? {
+          ...loaded.scenario,
+          targets: loaded.scenario.targets.map((t) => (t.kind === 'qemu' ? { ...t, initrd: args.initrd! } : t)),
+        }
+      : loaded.scenario;
     if (args.kernel) await warnAboutKernel(args.kernel, scenario);
     const runDir = args.runDir ? ensureDir(args.runDir) : createRunDir(scenario.name);
     const log = createLogger({ level: args.logLevel, file: join(runDir, 'lustress.log') });
@@ -112,10 +142,14 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
     progress.finish();
     for (const t of summary.targets) {
       for (const [metric, d] of Object.entries(t.metrics)) {
-        process.stdout.write(`# ${t.target} ${metric}: p50 ${round(d.p50)} p95 ${round(d.p95)} max ${round(d.max)} (n=${d.n})\n`);
+        process.stdout.write(
+          `# ${t.target} ${metric}: p50 ${round(d.p50)} p95 ${round(d.p95)} max ${round(d.max)} (n=${d.n})\n`,
+        );
       }
     }
-    process.stdout.write(`# ${summary.verdict}: ${summary.iterations.length} iteration(s) in ${(summary.ms / 1000).toFixed(1)} s; records in ${runDir} (${SUMMARY_FILE}, journal.jsonl)\n`);
+    process.stdout.write(
+      `# ${summary.verdict}: ${summary.iterations.length} iteration(s) in ${(summary.ms / 1000).toFixed(1)} s; records in ${runDir} (${SUMMARY_FILE}, journal.jsonl)\n`,
+    );
     process.exitCode = args.bisect ? bisectExitCode(summary) : summary.verdict === 'fail' ? EXIT.fail : EXIT.pass;
   },
 };

@@ -13,13 +13,28 @@ interface Args extends GlobalArgs {
 
 export const setupCommand: CommandModule<GlobalArgs, Args> = {
   command: 'setup',
-  describe: 'Install what the QEMU target needs (QEMU >= 8, busybox, kexec-tools, kernel build tools) and fetch/build the kernels',
+  describe:
+    'Install what the QEMU target needs (QEMU >= 8, busybox, kexec-tools, kernel build tools) and fetch/build the kernels',
   builder: (y) =>
     y
       .option('json', JSON_FLAG)
-      .option('check', { type: 'boolean', default: false, describe: 'only report each prerequisite; exit 1 if any is missing' })
-      .option('for-tests', { type: 'boolean', default: false, describe: "also what the test suite needs (Chromium, OpenSSH)" })
-      .option('kernels', { type: 'string', array: true, choices: [...CACHED_KERNELS], default: [...CACHED_KERNELS], describe: 'kernels to fetch or build' })
+      .option('check', {
+        type: 'boolean',
+        default: false,
+        describe: 'only report each prerequisite; exit 1 if any is missing',
+      })
+      .option('for-tests', {
+        type: 'boolean',
+        default: false,
+        describe: 'also what the test suite needs (Chromium, OpenSSH)',
+      })
+      .option('kernels', {
+        type: 'string',
+        array: true,
+        choices: [...CACHED_KERNELS],
+        default: [...CACHED_KERNELS],
+        describe: 'kernels to fetch or build',
+      })
       .example('$0 setup', 'install and build everything (idempotent)')
       .example('$0 setup --check', 'what is present, what is missing') as any,
   handler: async (args) => {
@@ -40,14 +55,19 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
         process.stderr.write(`lustress setup: ${msg}\n`);
       },
       progress: (p) => {
-        if (p.phase === 'compile') progress.update(`building the live-update kernel: ${p.done}/${p.total} objects ${formatEta(p.done, p.total, Date.now() - started)}`);
+        if (p.phase === 'compile')
+          progress.update(
+            `building the live-update kernel: ${p.done}/${p.total} objects ${formatEta(p.done, p.total, Date.now() - started)}`,
+          );
         else if (p.phase === 'done') progress.finish('live-update kernel built');
         else progress.update(`live-update kernel: ${p.phase}`);
       },
     });
     progress.finish();
     if (result.commands.length) {
-      process.stderr.write(`lustress setup: not root; run these, then lustress setup again:\n${result.commands.join('\n')}\n`);
+      process.stderr.write(
+        `lustress setup: not root; run these, then lustress setup again:\n${result.commands.join('\n')}\n`,
+      );
       process.exitCode = EXIT.fail;
       return;
     }

@@ -19,7 +19,11 @@ export const validateCommand: CommandModule<GlobalArgs, Args> = {
   handler: (args) => {
     const results = args.files.map((file) => ({ file, result: checkScenarioFile(file) }));
     if (args.json) {
-      const out = results.map(({ file, result }) => ({ file, ok: result.ok, problems: result.ok ? [] : result.problems }));
+      const out = results.map(({ file, result }) => ({
+        file,
+        ok: result.ok,
+        problems: result.ok ? [] : result.problems,
+      }));
       process.stdout.write(JSON.stringify(out, null, 2) + '\n');
     } else {
       for (const { file, result } of results) {

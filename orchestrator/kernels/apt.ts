@@ -30,7 +30,8 @@ export function systemMirror(): string {
     } catch {
       continue;
     }
-    const uri = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s/m.exec(text);
+    const uri =
+      /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text) ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s/m.exec(text);
     if (uri) return uri[1]!;
   }
   return FALLBACK_MIRROR;
@@ -49,18 +50,26 @@ export class PrivateApt {
   private fresh = false;
 
   /** `suites` such as ["sid", "experimental"]; bookworm main is always added for dependencies. */
-  constructor(readonly suites: string[], private readonly log: (msg: string) => void = () => {}) {
+  constructor(
+    readonly suites: string[],
+    private readonly log: (msg: string) => void = () => {},
+  ) {
     this.dir = join(cacheDir(), 'apt', suites.join('+'));
     this.sourceList = join(this.dir, 'sources.list');
   }
 
   private options(): string[] {
     return [
-      '-o', `Dir::Etc::sourcelist=${this.sourceList}`,
-      '-o', 'Dir::Etc::sourceparts=-',
-      '-o', `Dir::State::Lists=${join(this.dir, 'lists')}`,
-      '-o', `Dir::Cache::archives=${join(this.dir, 'archives')}`,
-      '-o', 'APT::Sandbox::User=root',
+      '-o',
+      `Dir::Etc::sourcelist=${this.sourceList}`,
+      '-o',
+      'Dir::Etc::sourceparts=-',
+      '-o',
+      `Dir::State::Lists=${join(this.dir, 'lists')}`,
+      '-o',
+      `Dir::Cache::archives=${join(this.dir, 'archives')}`,
+      '-o',
+      'APT::Sandbox::User=root',
     ];
   }
 
@@ -125,7 +134,10 @@ export class PrivateApt {
   /** Names of packages whose name matches a regular expression (apt-cache search --names-only). */
   async search(pattern: string): Promise<string[]> {
     const stdout = await this.aptCache('search', '--names-only', pattern);
-    return stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+    return stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0]!)
+      .filter(Boolean);
   }
 
   /** Downloads `pkg=version` .debs into `dest`; returns their paths. */
@@ -142,15 +154,21 @@ export class PrivateApt {
   /** apt-get install from these suites (root only). `target` picks the suite to prefer (-t). */
   async install(pkgs: string[], target?: string): Promise<void> {
     await this.update();
-    await execa('apt-get', [...this.options(), '-q', '-y', '--no-install-recommends', ...(target ? ['-t', target] : []), 'install', ...pkgs], {
-      stdin: 'ignore',
-      env: { DEBIAN_FRONTEND: 'noninteractive' },
-    });
+    await execa(
+      'apt-get',
+      [...this.options(), '-q', '-y', '--no-install-recommends', ...(target ? ['-t', target] : []), 'install', ...pkgs],
+      {
+        stdin: 'ignore',
+        env: { DEBIAN_FRONTEND: 'noninteractive' },
+      },
+    );
   }
 
   /** The shell commands a non-root user would run for `install`. */
   installCommand(pkgs: string[], target?: string): string {
-    const opts = this.options().map((o) => (o.startsWith('-') ? o : `'${o}'`)).join(' ');
+    const opts = this.options()
+      .map((o) => (o.startsWith('-') ? o : `'${o}'`))
+      .join(' ');
     const t = target ? `-t ${target} ` : '';
     return `sudo apt-get ${opts} update && sudo DEBIAN_FRONTEND=noninteractive apt-get ${opts} -y --no-install-recommends ${t}install ${pkgs.join(' ')}`;
   }

@@ -2,7 +2,16 @@
 // project's config fragment, out of tree (O=) so several configurations can
 // share one extracted source.
 
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -20,7 +29,11 @@ export interface BuildProgress {
 }
 
 export class KernelBuildError extends Error {
-  constructor(message: string, readonly log: string, readonly excerpt: string) {
+  constructor(
+    message: string,
+    readonly log: string,
+    readonly excerpt: string,
+  ) {
     super(`${message}\n${excerpt}\nfull log: ${log}`);
     this.name = 'KernelBuildError';
   }
@@ -49,7 +62,8 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   mkdirSync(obj, { recursive: true });
   const logFile = join(staging, 'build.log');
   const logStream = createWriteStream(logFile);
-  const make = (args: string[]) => execa('make', ['-C', src, `O=${obj}`, ...args], { all: true, stdin: 'ignore', reject: false });
+  const make = (args: string[]) =>
+    execa('make', ['-C', src, `O=${obj}`, ...args], { all: true, stdin: 'ignore', reject: false });
 
   req.progress?.({ phase: 'configure', done: 0, total: 1 });
   const fragmentFile = join(obj, 'lustress.config');
@@ -57,7 +71,12 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   for (const step of [
     () => make(['x86_64_defconfig']),
     () => make(['kvm_guest.config']),
-    () => execa(join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', obj, join(obj, '.config'), fragmentFile], { cwd: src, all: true, reject: false }),
+    () =>
+      execa(join(src, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', obj, join(obj, '.config'), fragmentFile], {
+        cwd: src,
+        all: true,
+        reject: false,
+      }),
     () => make(['olddefconfig']),
   ]) {
     const r = await step();
@@ -75,10 +94,17 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   }
 
   const countFile = join(buildRoot, 'objects-per-build');
-  const total = existsSync(countFile) ? Number(readFileSync(countFile, 'utf8')) || FIRST_BUILD_OBJECTS : FIRST_BUILD_OBJECTS;
+  const total = existsSync(countFile)
+    ? Number(readFileSync(countFile, 'utf8')) || FIRST_BUILD_OBJECTS
+    : FIRST_BUILD_OBJECTS;
   req.log?.(`building ${req.id} with ${availableParallelism()} jobs; log in ${logFile} (kept beside the kernel)`);
   let done = 0;
-  const child = execa('make', ['-C', src, `O=${obj}`, `-j${availableParallelism()}`, 'bzImage'], { all: true, stdin: 'ignore', reject: false, buffer: false });
+  const child = execa('make', ['-C', src, `O=${obj}`, `-j${availableParallelism()}`, 'bzImage'], {
+    all: true,
+    stdin: 'ignore',
+    reject: false,
+    buffer: false,
+  });
   child.all!.on('data', (chunk: Buffer) => {
     logStream.write(chunk);
     done += (String(chunk).match(/^\s+CC\s/gm) ?? []).length;
@@ -92,13 +118,23 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   copyFileSync(join(obj, 'arch/x86/boot/bzImage'), join(staging, 'bzImage'));
   copyFileSync(join(obj, '.config'), join(staging, 'config'));
   const release = readFileSync(join(obj, 'include/config/kernel.release'), 'utf8').trim();
-  const record = { id: req.id, kind: 'live-update', image: 'bzImage', release, config: 'config', source: `${req.pkg} ${req.version}` };
+  const record = {
+    id: req.id,
+    kind: 'live-update',
+    image: 'bzImage',
+    release,
+    config: 'config',
+    source: `${req.pkg} ${req.version}`,
+  };
   writeFileSync(join(staging, 'kernel.json'), JSON.stringify(record, null, 2));
   req.progress?.({ phase: 'done', done: total, total });
 }
 
 /** Debian's linux-source .deb holds a tarball; unpack it once per version (also used by bench/dma for the VFIO selftests). */
-export async function extractSource(req: Pick<BuildRequest, 'deb' | 'pkg' | 'version' | 'log' | 'progress'>, buildRoot: string): Promise<string> {
+export async function extractSource(
+  req: Pick<BuildRequest, 'deb' | 'pkg' | 'version' | 'log' | 'progress'>,
+  buildRoot: string,
+): Promise<string> {
   const dir = join(buildRoot, `${req.pkg}_${req.version}`);
   const marker = join(dir, '.lustress-extracted');
   if (existsSync(marker)) return join(dir, req.pkg);
@@ -131,7 +167,8 @@ export function missingOptions(fragment: string, finalConfig: string): string[] 
   const missing: string[] = [];
   for (const [name, want] of wanted) {
     const have = config.get(name);
-    if (want === 'n' ? have !== undefined : have !== want) missing.push(`CONFIG_${name}: wanted ${want}, got ${have ?? 'not set'}`);
+    if (want === 'n' ? have !== undefined : have !== want)
+      missing.push(`CONFIG_${name}: wanted ${want}, got ${have ?? 'not set'}`);
   }
   return missing;
 }

@@ -33,12 +33,30 @@ export type Feature =
 export const FEATURE_OPTIONS: Record<Feature, { options: string[]; what: string }> = {
   'guest-boot': {
     what: 'boot as a lustress QEMU guest (serial console, initramfs, virtio-serial agent channel, 9p host root)',
-    options: ['SERIAL_8250_CONSOLE', 'BLK_DEV_INITRD', 'DEVTMPFS', 'VIRTIO_PCI', 'VIRTIO_CONSOLE', 'NET_9P', 'NET_9P_VIRTIO', '9P_FS'],
+    options: [
+      'SERIAL_8250_CONSOLE',
+      'BLK_DEV_INITRD',
+      'DEVTMPFS',
+      'VIRTIO_PCI',
+      'VIRTIO_CONSOLE',
+      'NET_9P',
+      'NET_9P_VIRTIO',
+      '9P_FS',
+    ],
   },
   kexec: { what: 'kexec-load with kexec_file_load', options: ['KEXEC_FILE'] },
-  liveupdate: { what: 'reboot: liveupdate (LUO sessions, memfd preservation)', options: ['KEXEC_HANDOVER', 'LIVEUPDATE', 'LIVEUPDATE_MEMFD'] },
-  'vfio-type1': { what: 'iommu: type1 / type1v2 (VFIO container)', options: ['VFIO', 'VFIO_PCI', 'VFIO_CONTAINER', 'VFIO_IOMMU_TYPE1'] },
-  iommufd: { what: 'iommu: iommufd / iommufd-compat (iommufd, VFIO cdev)', options: ['VFIO', 'VFIO_PCI', 'IOMMUFD', 'VFIO_DEVICE_CDEV'] },
+  liveupdate: {
+    what: 'reboot: liveupdate (LUO sessions, memfd preservation)',
+    options: ['KEXEC_HANDOVER', 'LIVEUPDATE', 'LIVEUPDATE_MEMFD'],
+  },
+  'vfio-type1': {
+    what: 'iommu: type1 / type1v2 (VFIO container)',
+    options: ['VFIO', 'VFIO_PCI', 'VFIO_CONTAINER', 'VFIO_IOMMU_TYPE1'],
+  },
+  iommufd: {
+    what: 'iommu: iommufd / iommufd-compat (iommufd, VFIO cdev)',
+    options: ['VFIO', 'VFIO_PCI', 'IOMMUFD', 'VFIO_DEVICE_CDEV'],
+  },
   'intel-iommu': { what: 'the intel vIOMMU with interrupt remapping', options: ['INTEL_IOMMU', 'IRQ_REMAP'] },
   'virtio-iommu': { what: 'the virtio vIOMMU', options: ['VIRTIO_IOMMU'] },
   sriov: { what: 'devices with vf (SR-IOV)', options: ['PCI_IOV'] },
@@ -56,10 +74,12 @@ export interface FeatureVerdict {
 export function featureReport(config: KernelConfig, modulesLoadable: boolean): FeatureVerdict[] {
   return (Object.keys(FEATURE_OPTIONS) as Feature[]).map((feature) => {
     const { options, what } = FEATURE_OPTIONS[feature];
-    const missing = options.filter((o) => {
-      const v = config.get(o);
-      return !(v === 'y' || (v === 'm' && modulesLoadable));
-    }).map((o) => (config.get(o) === 'm' ? `CONFIG_${o}=m (needs =y)` : `CONFIG_${o}`));
+    const missing = options
+      .filter((o) => {
+        const v = config.get(o);
+        return !(v === 'y' || (v === 'm' && modulesLoadable));
+      })
+      .map((o) => (config.get(o) === 'm' ? `CONFIG_${o}=m (needs =y)` : `CONFIG_${o}`));
     return { feature, what, ok: missing.length === 0, missing };
   });
 }
@@ -101,7 +121,12 @@ export async function extractIkconfig(image: string): Promise<string | undefined
   for (const [magic, cmd] of magics) {
     for (let at = raw.indexOf(magic); at !== -1; at = raw.indexOf(magic, at + 1)) {
       // Trailing garbage after the stream makes the tools exit non-zero; the output is still good.
-      const result = await execa(cmd[0]!, cmd.slice(1), { input: raw.subarray(at), encoding: 'buffer', reject: false, maxBuffer: 512 * 2 ** 20 });
+      const result = await execa(cmd[0]!, cmd.slice(1), {
+        input: raw.subarray(at),
+        encoding: 'buffer',
+        reject: false,
+        maxBuffer: 512 * 2 ** 20,
+      });
       const found = ikconfigIn(Buffer.from(result.stdout));
       if (found) return found;
     }

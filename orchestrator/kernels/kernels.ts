@@ -32,7 +32,16 @@ export interface KernelOptions {
 }
 
 /** Modules a lustress guest needs where the kernel builds them as modules (part of the cache key). */
-const GUEST_MODULES = ['9p', '9pnet_virtio', 'vfio_pci', 'vfio_iommu_type1', 'igb', 'igbvf', 'virtio_iommu', 'virtio_net'];
+const GUEST_MODULES = [
+  '9p',
+  '9pnet_virtio',
+  'vfio_pci',
+  'vfio_iommu_type1',
+  'igb',
+  'igbvf',
+  'virtio_iommu',
+  'virtio_net',
+];
 
 export function kernelsDir(): string {
   return join(cacheDir(), 'kernels');
@@ -69,7 +78,10 @@ export async function resolveKernel(ref: string, opts: KernelOptions = {}): Prom
 }
 
 /** The kernel a reference would use now, and whether the cache already holds it (asks apt, builds nothing). */
-export async function kernelStatus(ref: CachedKernelRef, opts: KernelOptions = {}): Promise<{ id: string; image?: string }> {
+export async function kernelStatus(
+  ref: CachedKernelRef,
+  opts: KernelOptions = {},
+): Promise<{ id: string; image?: string }> {
   const { id } = await cachedKernel(ref, opts);
   const dir = join(kernelsDir(), id);
   return existsSync(join(dir, 'kernel.json')) ? { id, image: loadKernelRecord(dir).image } : { id };
@@ -95,14 +107,19 @@ async function debianKernel(opts: KernelOptions): Promise<CachedKernel> {
   const apt = new PrivateApt(['sid'], opts.log);
   const meta = await apt.candidate('linux-image-amd64', 'sid');
   if (!meta) throw new Error('Debian sid offers no linux-image-amd64; is the Debian archive reachable?');
-  const abi = (await apt.depends('linux-image-amd64')).map((d) => /^linux-image-(.+-amd64)$/.exec(d)?.[1]).find(Boolean);
+  const abi = (await apt.depends('linux-image-amd64'))
+    .map((d) => /^linux-image-(.+-amd64)$/.exec(d)?.[1])
+    .find(Boolean);
   if (!abi) throw new Error(`cannot tell which kernel linux-image-amd64 ${meta} depends on`);
   const id = `debian-${abi}_${meta}-${createHash('sha256').update(GUEST_MODULES.join()).digest('hex').slice(0, 8)}`;
   return {
     id,
     produce: async (staging) => {
       opts.log?.(`fetching Debian kernel ${abi} (${meta})`);
-      const debs = await apt.download([`linux-binary-${abi}`, `linux-modules-${abi}`, `linux-base-${abi}`], join(cacheDir(), 'debs'));
+      const debs = await apt.download(
+        [`linux-binary-${abi}`, `linux-modules-${abi}`, `linux-base-${abi}`],
+        join(cacheDir(), 'debs'),
+      );
       const extracted = join(staging, 'root');
       mkdirSync(extracted, { recursive: true });
       for (const deb of debs) await execa('dpkg-deb', ['-x', deb, extracted]);
@@ -111,7 +128,14 @@ async function debianKernel(opts: KernelOptions): Promise<CachedKernel> {
       renameSync(join(tree, 'vmlinuz'), join(staging, 'vmlinuz'));
       renameSync(join(tree, 'config'), join(staging, 'config'));
       rmSync(extracted, { recursive: true, force: true });
-      const record = { id, kind: 'debian', image: 'vmlinuz', release: abi, config: 'config', modules: { dir: 'modules', order } };
+      const record = {
+        id,
+        kind: 'debian',
+        image: 'vmlinuz',
+        release: abi,
+        config: 'config',
+        modules: { dir: 'modules', order },
+      };
       writeFileSync(join(staging, 'kernel.json'), JSON.stringify(record, null, 2));
     },
   };
@@ -126,7 +150,8 @@ async function collectModules(tree: string, out: string, wanted: string[]): Prom
   const walk = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       if (e.isDirectory()) walk(join(dir, e.name));
-      else if (/\.ko(\.xz|\.zst)?$/.test(e.name)) files.set(e.name.replace(/\.ko(\.xz|\.zst)?$/, '').replace(/-/g, '_'), join(dir, e.name));
+      else if (/\.ko(\.xz|\.zst)?$/.test(e.name))
+        files.set(e.name.replace(/\.ko(\.xz|\.zst)?$/, '').replace(/-/g, '_'), join(dir, e.name));
     }
   };
   walk(join(tree, 'kernel'));

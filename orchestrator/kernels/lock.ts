@@ -20,7 +20,8 @@ export async function withLock<T>(path: string, fn: () => Promise<T>, waitMs = 6
         rmSync(path, { force: true });
         continue;
       }
-      if (Date.now() > until) throw new Error(`waited too long for ${path} (held by pid ${readFileSync(path, 'utf8')})`);
+      if (Date.now() > until)
+        throw new Error(`waited too long for ${path} (held by pid ${readFileSync(path, 'utf8')})`);
       await sleep(1000);
     }
   }

@@ -19,14 +19,19 @@ function chart(target: string, iterations: IterationOutcome[], failures: Map<num
   const top = Math.max(1000, ...blackouts) * 1.1;
   const x = (it: number) => PAD.left + ((it - 0.5) / n) * (W - PAD.left - PAD.right);
   const y = (ms: number) => H - PAD.bottom - (ms / top) * (H - PAD.top - PAD.bottom);
-  const points = iterations.filter((i) => i.metrics.blackoutMs !== undefined).map((i) => `${x(i.iteration).toFixed(1)},${y(i.metrics.blackoutMs!).toFixed(1)}`);
+  const points = iterations
+    .filter((i) => i.metrics.blackoutMs !== undefined)
+    .map((i) => `${x(i.iteration).toFixed(1)},${y(i.metrics.blackoutMs!).toFixed(1)}`);
   const d = distribution(blackouts);
   const guides = d
     ? [
         ['p50', d.p50, '#2a7'],
         ['p95', d.p95, '#d80'],
       ]
-        .map(([label, v, color]) => `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v as number)}" y2="${y(v as number)}" stroke="${color}" stroke-dasharray="4 3"/><text x="${PAD.left + 4}" y="${y(v as number) - 4}" fill="${color}" font-size="11">${label} ${(v as number).toFixed(0)} ms</text>`)
+        .map(
+          ([label, v, color]) =>
+            `<line x1="${PAD.left}" x2="${W - PAD.right}" y1="${y(v as number)}" y2="${y(v as number)}" stroke="${color}" stroke-dasharray="4 3"/><text x="${PAD.left + 4}" y="${y(v as number) - 4}" fill="${color}" font-size="11">${label} ${(v as number).toFixed(0)} ms</text>`,
+        )
         .join('')
     : '';
   const marks = iterations
@@ -37,8 +42,15 @@ function chart(target: string, iterations: IterationOutcome[], failures: Map<num
       return `<circle class="${failed ? 'fail' : i.verdict}" cx="${x(i.iteration).toFixed(1)}" cy="${at.toFixed(1)}" r="${failed ? 5 : n > 200 ? 1.5 : 3}"><title>${esc(title)}</title></circle>`;
     })
     .join('');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => `<text x="${PAD.left - 6}" y="${y(top * f) + 4}" text-anchor="end" font-size="11">${((top * f) / 1000).toFixed(1)} s</text>`).join('');
-  const xTicks = [1, Math.ceil(n / 2), n].map((it) => `<text x="${x(it)}" y="${H - PAD.bottom + 16}" text-anchor="middle" font-size="11">${it}</text>`).join('');
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (f) =>
+        `<text x="${PAD.left - 6}" y="${y(top * f) + 4}" text-anchor="end" font-size="11">${((top * f) / 1000).toFixed(1)} s</text>`,
+    )
+    .join('');
+  const xTicks = [1, Math.ceil(n / 2), n]
+    .map((it) => `<text x="${x(it)}" y="${H - PAD.bottom + 16}" text-anchor="middle" font-size="11">${it}</text>`)
+    .join('');
   return `<figure><figcaption>${esc(target)}: blackout per iteration (${iterations.length} iterations, ${[...failures.keys()].length} failed)</figcaption>
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="blackout per iteration for ${esc(target)}">
 <rect x="${PAD.left}" y="${PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="#fafafa" stroke="#ccc"/>
@@ -47,16 +59,29 @@ ${guides}<polyline fill="none" stroke="#36c" stroke-width="1.5" points="${points
 </svg></figure>`;
 }
 
-export function htmlTimeline(scenario: string, iterations: IterationOutcome[], steps: StepOutcome[], seed?: number): string {
+export function htmlTimeline(
+  scenario: string,
+  iterations: IterationOutcome[],
+  steps: StepOutcome[],
+  seed?: number,
+): string {
   const targets = [...new Set(iterations.map((i) => i.target))];
   const failedSteps = steps.filter((s) => s.verdict === 'fail');
   const sections = targets.map((t) => {
     const reasons = new Map<number, string>();
-    for (const s of failedSteps.filter((f) => f.target === t)) if (!reasons.has(s.iteration)) reasons.set(s.iteration, `${s.label}: ${s.reason}`);
-    return chart(t, iterations.filter((i) => i.target === t), reasons);
+    for (const s of failedSteps.filter((f) => f.target === t))
+      if (!reasons.has(s.iteration)) reasons.set(s.iteration, `${s.label}: ${s.reason}`);
+    return chart(
+      t,
+      iterations.filter((i) => i.target === t),
+      reasons,
+    );
   });
   const rows = failedSteps
-    .map((s) => `<tr><td>${esc(s.target)}</td><td>${s.iteration}</td><td>${esc(`${s.step} ${s.label}`)}</td><td>${esc(s.reason)}${s.excerpt?.length ? `<details><summary>console</summary><pre>${esc(s.excerpt.join('\n'))}</pre></details>` : ''}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><td>${esc(s.target)}</td><td>${s.iteration}</td><td>${esc(`${s.step} ${s.label}`)}</td><td>${esc(s.reason)}${s.excerpt?.length ? `<details><summary>console</summary><pre>${esc(s.excerpt.join('\n'))}</pre></details>` : ''}</td></tr>`,
+    )
     .join('\n');
   const passed = iterations.filter((i) => i.verdict === 'pass').length;
   return `<!doctype html>

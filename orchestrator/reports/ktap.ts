@@ -66,7 +66,10 @@ export class KtapReporter implements RunHooks {
     if (this.iterationOpen.get(o.target) !== o.iteration) {
       this.iterationOpen.set(o.target, o.iteration);
       this.stepNumbers.set(o.target, 0);
-      this.emit(o.target, [`${INDENT}${INDENT}KTAP version 1`, `${INDENT}${INDENT}1..${o.kind === 'boot' ? 1 : this.stepsPerIteration}`]);
+      this.emit(o.target, [
+        `${INDENT}${INDENT}KTAP version 1`,
+        `${INDENT}${INDENT}1..${o.kind === 'boot' ? 1 : this.stepsPerIteration}`,
+      ]);
     }
     const n = (this.stepNumbers.get(o.target) ?? 0) + 1;
     this.stepNumbers.set(o.target, n);
@@ -75,7 +78,10 @@ export class KtapReporter implements RunHooks {
       ...seen.map((e) => `${INDENT}${INDENT}# console ${e.kind}: ${e.text.trim()}`),
       ...(o.excerpt ?? []).map((l) => `${INDENT}${INDENT}# | ${l}`),
     ];
-    this.emit(o.target, [...diag, `${INDENT}${INDENT}${resultLine(n, o.verdict, `${o.iteration}.${o.step} ${o.label}`, o.reason)}`]);
+    this.emit(o.target, [
+      ...diag,
+      `${INDENT}${INDENT}${resultLine(n, o.verdict, `${o.iteration}.${o.step} ${o.label}`, o.reason)}`,
+    ]);
   }
 
   iteration(o: IterationOutcome): void {
@@ -87,15 +93,23 @@ export class KtapReporter implements RunHooks {
       m.msiLatencyMs !== undefined ? `MSI ${m.msiLatencyMs.toFixed(2)} ms` : '',
       m.jitterMs !== undefined ? `jitter ${m.jitterMs} ms` : '',
     ].filter(Boolean);
-    this.emit(o.target, [`${INDENT}${resultLine(o.iteration, o.verdict, `iteration ${o.iteration}`, facts.join(', '))}`]);
+    this.emit(o.target, [
+      `${INDENT}${resultLine(o.iteration, o.verdict, `iteration ${o.iteration}`, facts.join(', '))}`,
+    ]);
     this.iterationOpen.delete(o.target);
   }
 
   target(o: TargetOutcome): void {
     // A target that never booted has its boot failure as its only iteration.
-    if (this.iterationOpen.has(o.target)) this.emit(o.target, [`${INDENT}${resultLine(1, 'fail', 'iteration 1', o.untestable ?? '')}`]);
+    if (this.iterationOpen.has(o.target))
+      this.emit(o.target, [`${INDENT}${resultLine(1, 'fail', 'iteration 1', o.untestable ?? '')}`]);
     this.targetsDone++;
-    const line = resultLine(this.targetsDone, o.verdict, o.target, o.untestable ?? (o.failures ? `${o.failures} of ${o.iterations} iteration(s) failed` : ''));
+    const line = resultLine(
+      this.targetsDone,
+      o.verdict,
+      o.target,
+      o.untestable ?? (o.failures ? `${o.failures} of ${o.iterations} iteration(s) failed` : ''),
+    );
     if (this.streaming()) this.out(line + '\n');
     else this.out([...(this.blocks.get(o.target) ?? []), line].map((l) => l + '\n').join(''));
   }

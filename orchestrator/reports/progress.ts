@@ -17,7 +17,12 @@ export function runProgress(scenario: Scenario, iterations: number): { hooks: Pa
   let current = '';
   const show = () => {
     const elapsed = Date.now() - started;
-    const eta = total !== undefined ? formatEta(done, total, elapsed) : scenario.durationMs ? `ETA ${formatDuration(Math.max(0, scenario.durationMs - elapsed))}` : '';
+    const eta =
+      total !== undefined
+        ? formatEta(done, total, elapsed)
+        : scenario.durationMs
+          ? `ETA ${formatDuration(Math.max(0, scenario.durationMs - elapsed))}`
+          : '';
     line.update(
       [
         `iteration ${done + 1}${total !== undefined ? `/${total}` : ''}`,

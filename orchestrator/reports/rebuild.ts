@@ -3,7 +3,13 @@
 
 import { writeFileSync } from 'node:fs';
 import { readJournal, type JournalRecord } from '../run/journal.js';
-import { combine, type IterationOutcome, type RunSummary, type StepOutcome, type TargetOutcome } from '../run/outcome.js';
+import {
+  combine,
+  type IterationOutcome,
+  type RunSummary,
+  type StepOutcome,
+  type TargetOutcome,
+} from '../run/outcome.js';
 import { summariseMetrics } from '../run/stats.js';
 import { checkScenarioText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
@@ -28,7 +34,8 @@ export function viewRun(runDir: string): RunView {
   const run = records.find((r): r is RunRecord => r.type === 'run');
   if (!run) throw new Error(`${runDir}: the journal has no run record`);
   const loaded = checkScenarioText(run.file, run.text);
-  if (!loaded.ok) throw new Error(`${runDir}: the scenario kept in the journal no longer validates: ${loaded.problems[0]?.message}`);
+  if (!loaded.ok)
+    throw new Error(`${runDir}: the scenario kept in the journal no longer validates: ${loaded.problems[0]?.message}`);
   const strip = <T>(r: JournalRecord): T => {
     const { type: _type, at: _at, ...rest } = r as JournalRecord & { at: number };
     return rest as T;
@@ -46,12 +53,14 @@ export function viewRun(runDir: string): RunView {
 
 export function summaryOf(view: RunView): RunSummary {
   const last = view.records[view.records.length - 1];
-  const targets = view.targets.length ? view.targets : [...new Set(view.iterations.map((i) => i.target))].map((target): TargetOutcome => {
-    // A run still going (or killed) has no target records yet: derive them.
-    const mine = view.iterations.filter((i) => i.target === target);
-    const failures = mine.filter((i) => i.verdict === 'fail').length;
-    return { target, verdict: failures ? 'fail' : 'pass', iterations: mine.length, failures };
-  });
+  const targets = view.targets.length
+    ? view.targets
+    : [...new Set(view.iterations.map((i) => i.target))].map((target): TargetOutcome => {
+        // A run still going (or killed) has no target records yet: derive them.
+        const mine = view.iterations.filter((i) => i.target === target);
+        const failures = mine.filter((i) => i.verdict === 'fail').length;
+        return { target, verdict: failures ? 'fail' : 'pass', iterations: mine.length, failures };
+      });
   return {
     scenario: view.run.scenario,
     file: view.run.file,
@@ -60,7 +69,10 @@ export function summaryOf(view: RunView): RunSummary {
     ms: (last && 'at' in last ? last.at : view.run.at) - view.run.at,
     verdict: combine(targets.map((t) => t.verdict)),
     seed: Number(view.run.options.seed),
-    targets: targets.map((t) => ({ ...t, metrics: summariseMetrics(view.iterations.filter((i) => i.target === t.target)) })),
+    targets: targets.map((t) => ({
+      ...t,
+      metrics: summariseMetrics(view.iterations.filter((i) => i.target === t.target)),
+    })),
     iterations: view.iterations,
   };
 }
@@ -70,7 +82,13 @@ export function ktapOf(view: RunView, only?: string): string {
   let text = '';
   const options = view.run.options as { iterations: number | null; seed: number };
   const targets = view.scenario.targets.map((t) => t.name).filter((t) => !only || t === only);
-  const reporter = new KtapReporter((t) => (text += t), targets, options.iterations ?? Infinity, view.scenario.steps.length, options.seed);
+  const reporter = new KtapReporter(
+    (t) => (text += t),
+    targets,
+    options.iterations ?? Infinity,
+    view.scenario.steps.length,
+    options.seed,
+  );
   for (const r of view.records) {
     if ('target' in r && !targets.includes(r.target)) continue;
     if (r.type === 'boot') reporter.boot(r.target, r);
@@ -90,5 +108,9 @@ export interface ReportFiles {
 export function writeReports(view: RunView, files: ReportFiles): void {
   if (files.junit) writeFileSync(files.junit, junitReport(view.scenario.name, view.steps));
   if (files.json) writeFileSync(files.json, JSON.stringify(summaryOf(view), null, 2) + '\n');
-  if (files.html) writeFileSync(files.html, htmlTimeline(view.scenario.name, view.iterations, view.steps, Number(view.run.options.seed)));
+  if (files.html)
+    writeFileSync(
+      files.html,
+      htmlTimeline(view.scenario.name, view.iterations, view.steps, Number(view.run.options.seed)),
+    );
 }

@@ -15,7 +15,14 @@ import { definitionOf } from '../steps/index.js';
 import { FAILING_KINDS } from '../targets/console.js';
 import { TargetLostError, type Target } from '../targets/target.js';
 import type { Journal } from './journal.js';
-import { combine, type IterationMetrics, type IterationOutcome, type StepOutcome, type TargetOutcome, type Verdict } from './outcome.js';
+import {
+  combine,
+  type IterationMetrics,
+  type IterationOutcome,
+  type StepOutcome,
+  type TargetOutcome,
+  type Verdict,
+} from './outcome.js';
 import { followReboot } from './reboot.js';
 import type { RunSettings } from './settings.js';
 import { RunState } from './state.js';
@@ -71,11 +78,28 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
   } catch (e) {
     const reason = e instanceof TargetLostError ? e.message : `cannot start: ${(e as Error).message}`;
     const excerpt = e instanceof TargetLostError ? e.excerpt : [];
-    const outcome: StepOutcome = { target: spec.name, iteration: iterationsRun + 1, step: 0, kind: 'boot', label: 'boot', verdict: 'fail', reason, startedAt: bootStarted, ms: Date.now() - bootStarted, excerpt };
+    const outcome: StepOutcome = {
+      target: spec.name,
+      iteration: iterationsRun + 1,
+      step: 0,
+      kind: 'boot',
+      label: 'boot',
+      verdict: 'fail',
+      reason,
+      startedAt: bootStarted,
+      ms: Date.now() - bootStarted,
+      excerpt,
+    };
     journal.append({ type: 'step', at: Date.now(), ...outcome });
     hooks.step(outcome);
     await target.stop();
-    return finish({ target: spec.name, verdict: 'fail', iterations: iterationsRun, failures: failures + 1, untestable: reason });
+    return finish({
+      target: spec.name,
+      verdict: 'fail',
+      iterations: iterationsRun,
+      failures: failures + 1,
+      untestable: reason,
+    });
   }
   let bootId = hello.bootId;
   journal.append({ type: 'boot', at: Date.now(), target: spec.name, bootId, release: hello.release });
@@ -118,11 +142,20 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
       bootId = r.hello.bootId;
       journal.append({ type: 'boot', at: r.at, target: spec.name, bootId, release: r.hello.release });
       hooks.boot(spec.name, r.hello);
-      return { blackoutMs: r.blackoutMs, bootId, release: r.hello.release, ...(r.dmaInFlight ? { dmaInFlight: r.dmaInFlight } : {}) };
+      return {
+        blackoutMs: r.blackoutMs,
+        bootId,
+        release: r.hello.release,
+        ...(r.dmaInFlight ? { dmaInFlight: r.dmaInFlight } : {}),
+      };
     },
   });
 
-  const runStep = async (step: Step, iteration: number, metrics: IterationMetrics): Promise<{ outcome: StepOutcome; lost: boolean }> => {
+  const runStep = async (
+    step: Step,
+    iteration: number,
+    metrics: IterationMetrics,
+  ): Promise<{ outcome: StepOutcome; lost: boolean }> => {
     const startedAt = Date.now();
     const base = { target: spec.name, iteration, step: step.index + 1, kind: step.kind, label: step.label, startedAt };
     const done = (verdict: Verdict, reason: string, detail?: object, excerpt?: string[]): StepOutcome => ({
@@ -137,18 +170,37 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
       step.expect === 'error' ? done('pass', `failed as expected: ${reason}`, detail) : done('fail', reason, detail);
     const eventsBefore = target.consoleEvents().length;
     try {
-      if (Date.now() > totalDeadline) throw new TargetLostError(spec.name, 'deadline', `the run's total deadline (${scenario.timeouts.totalMs} ms) passed`);
+      if (Date.now() > totalDeadline)
+        throw new TargetLostError(
+          spec.name,
+          'deadline',
+          `the run's total deadline (${scenario.timeouts.totalMs} ms) passed`,
+        );
       const r = await definitionOf(step.kind).run(step, context(step, metrics));
       if (r.skip !== undefined) return { outcome: done('skip', r.skip, r.detail), lost: false };
       if (r.fail !== undefined) return { outcome: failedAsExpected(r.fail, r.detail), lost: false };
       const events = target.consoleEvents().slice(eventsBefore);
       const noted = events.length ? { console: events } : {};
       const failing = events.find((ev) => FAILING_KINDS.has(ev.kind));
-      if (failing) return { outcome: done('fail', `kernel ${failing.kind} during this step: ${failing.text.trim()}`, { ...r.detail, ...noted }, target.consoleExcerpt(failing)), lost: false };
-      if (step.expect === 'error') return { outcome: done('fail', 'expected an error, but the step succeeded', { ...r.detail, ...noted }), lost: false };
+      if (failing)
+        return {
+          outcome: done(
+            'fail',
+            `kernel ${failing.kind} during this step: ${failing.text.trim()}`,
+            { ...r.detail, ...noted },
+            target.consoleExcerpt(failing),
+          ),
+          lost: false,
+        };
+      if (step.expect === 'error')
+        return {
+          outcome: done('fail', 'expected an error, but the step succeeded', { ...r.detail, ...noted }),
+          lost: false,
+        };
       return { outcome: done('pass', '', { ...r.detail, ...noted }), lost: false };
     } catch (e) {
-      if (e instanceof TargetLostError) return { outcome: done('fail', e.message, { reason: e.reason }, e.excerpt), lost: true };
+      if (e instanceof TargetLostError)
+        return { outcome: done('fail', e.message, { reason: e.reason }, e.excerpt), lost: true };
       if (e instanceof RpcError) {
         if (e.code === ERR.unsupported) return { outcome: done('skip', e.message, e.data), lost: false };
         if (e.code === ERR.deadline) {
@@ -180,7 +232,17 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
     let stoppedAt: number | undefined;
     for (const step of steps) {
       if (stoppedAt !== undefined) {
-        record({ target: spec.name, iteration, step: step.index + 1, kind: step.kind, label: step.label, verdict: 'skip', reason: `not reached: step ${stoppedAt} failed`, startedAt: Date.now(), ms: 0 });
+        record({
+          target: spec.name,
+          iteration,
+          step: step.index + 1,
+          kind: step.kind,
+          label: step.label,
+          verdict: 'skip',
+          reason: `not reached: step ${stoppedAt} failed`,
+          startedAt: Date.now(),
+          ms: 0,
+        });
         continue;
       }
       const r = await runStep(step, iteration, metrics);
@@ -191,7 +253,13 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
     }
     if (!lost) await releaseIteration(metrics);
     if (metrics.verifyMs) metrics.verifyGBps = (metrics.verifiedBytes ?? 0) / metrics.verifyMs / 1e6;
-    const outcome: IterationOutcome = { target: spec.name, iteration, verdict: combine(verdicts), ms: Date.now() - iterationStarted, metrics };
+    const outcome: IterationOutcome = {
+      target: spec.name,
+      iteration,
+      verdict: combine(verdicts),
+      ms: Date.now() - iterationStarted,
+      metrics,
+    };
     journal.append({ type: 'iteration', at: Date.now(), ...outcome });
     hooks.iteration(outcome);
     iterationsRun++;

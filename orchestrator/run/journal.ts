@@ -9,7 +9,15 @@ import type { IterationOutcome, StepOutcome, TargetOutcome } from './outcome.js'
 export const JOURNAL_FILE = 'journal.jsonl';
 
 export type JournalRecord =
-  | { type: 'run'; at: number; scenario: string; file: string; text: string; options: Record<string, unknown>; version: string }
+  | {
+      type: 'run';
+      at: number;
+      scenario: string;
+      file: string;
+      text: string;
+      options: Record<string, unknown>;
+      version: string;
+    }
   | { type: 'boot'; at: number; target: string; bootId: string; release: string; kernel?: string }
   | ({ type: 'step'; at: number } & StepOutcome)
   | ({ type: 'iteration'; at: number } & IterationOutcome)
@@ -45,7 +53,8 @@ export function readJournal(runDir: string): JournalRecord[] {
     try {
       records.push(JSON.parse(line));
     } catch (e) {
-      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim())) throw new Error(`${file}:${i + 1}: corrupt journal record: ${(e as Error).message}`);
+      if (i < lines.length - 1 && lines.slice(i + 1).some((l) => l.trim()))
+        throw new Error(`${file}:${i + 1}: corrupt journal record: ${(e as Error).message}`);
     }
   });
   return records;

@@ -42,9 +42,14 @@ export async function followReboot(link: RebootLink, previousBootId: string, dea
   );
   let stopListening = () => {};
   const refused = new Promise<never>((_, reject) => {
-    stopListening = link.onKexecFailed((failure) => reject(new RpcError(ERR.failed, failure.message || 'the kernel did not execute the loaded image', failure)));
+    stopListening = link.onKexecFailed((failure) =>
+      reject(new RpcError(ERR.failed, failure.message || 'the kernel did not execute the loaded image', failure)),
+    );
   });
-  const next = Promise.race([link.waitForHello(deadlineMs, previousBootId), refused]).then((hello) => ({ hello, at: Date.now() }));
+  const next = Promise.race([link.waitForHello(deadlineMs, previousBootId), refused]).then((hello) => ({
+    hello,
+    at: Date.now(),
+  }));
   // Whichever loses a race below still settles; its outcome is taken from the other.
   ack.catch(() => {});
   next.catch(() => {});

@@ -16,7 +16,13 @@ import { runTarget, type RunHooks, type TargetRunOptions } from './engine.js';
 import { Journal } from './journal.js';
 import { guestSlots, limited } from './limit.js';
 import { combine, type RunSummary, type StepOutcome } from './outcome.js';
-import { resolveSettings, settingsFromRecord, settingsRecord, type RunSettings, type SettingsOverrides } from './settings.js';
+import {
+  resolveSettings,
+  settingsFromRecord,
+  settingsRecord,
+  type RunSettings,
+  type SettingsOverrides,
+} from './settings.js';
 import { seededRandom, targetSeed } from './stats.js';
 
 export const SUMMARY_FILE = 'summary.json';
@@ -76,18 +82,45 @@ function closeInterruptedIterations(view: RunView, journal: Journal): void {
     const last = Math.max(...partial.map((s) => s.step));
     for (const step of view.scenario.steps.filter((s) => s.index + 1 > last)) {
       const outcome: StepOutcome = {
-        target, iteration: done + 1, step: step.index + 1, kind: step.kind, label: step.label, verdict: 'skip',
-        reason: 'not run: the orchestrator stopped during this iteration and its machine state was lost', startedAt: Date.now(), ms: 0,
+        target,
+        iteration: done + 1,
+        step: step.index + 1,
+        kind: step.kind,
+        label: step.label,
+        verdict: 'skip',
+        reason: 'not run: the orchestrator stopped during this iteration and its machine state was lost',
+        startedAt: Date.now(),
+        ms: 0,
       };
       journal.append({ type: 'step', at: Date.now(), ...outcome });
     }
     const verdict = partial.some((s) => s.verdict === 'fail') ? 'fail' : 'skip';
-    journal.append({ type: 'iteration', at: Date.now(), target, iteration: done + 1, verdict, ms: partial.reduce((a, s) => a + s.ms, 0), metrics: {} });
+    journal.append({
+      type: 'iteration',
+      at: Date.now(),
+      target,
+      iteration: done + 1,
+      verdict,
+      ms: partial.reduce((a, s) => a + s.ms, 0),
+      metrics: {},
+    });
   }
 }
 
-async function execute(scenario: Scenario, settings: RunSettings, journal: Journal, opts: ResumeOptions, resumed?: RunView): Promise<RunSummary> {
-  const reporter = new KtapReporter(opts.out, scenario.targets.map((t) => t.name), settings.iterations, scenario.steps.length, settings.seed);
+async function execute(
+  scenario: Scenario,
+  settings: RunSettings,
+  journal: Journal,
+  opts: ResumeOptions,
+  resumed?: RunView,
+): Promise<RunSummary> {
+  const reporter = new KtapReporter(
+    opts.out,
+    scenario.targets.map((t) => t.name),
+    settings.iterations,
+    scenario.steps.length,
+    settings.seed,
+  );
   // A resumed run's report starts with what was already recorded.
   for (const r of resumed?.records ?? []) {
     if (r.type === 'boot') reporter.boot(r.target, r);
@@ -137,9 +170,16 @@ async function execute(scenario: Scenario, settings: RunSettings, journal: Journ
   };
   const guests = scenario.targets.filter((t): t is QemuTargetSpec => t.kind === 'qemu');
   const slots = guestSlots(Math.max(0, ...guests.map((g) => g.memoryBytes)));
-  if (guests.length > slots) opts.log.info({ guests: guests.length, slots }, 'more guests than this machine runs well at once: the rest wait their turn');
+  if (guests.length > slots)
+    opts.log.info(
+      { guests: guests.length, slots },
+      'more guests than this machine runs well at once: the rest wait their turn',
+    );
   const [outcomesOfGuests, outcomesOfOthers] = await Promise.all([
-    limited(slots, guests.map((g) => () => runOne(g))),
+    limited(
+      slots,
+      guests.map((g) => () => runOne(g)),
+    ),
     Promise.all(scenario.targets.filter((t) => t.kind !== 'qemu').map(runOne)),
   ]);
   const outcomes = [...outcomesOfGuests, ...outcomesOfOthers];
@@ -149,6 +189,7 @@ async function execute(scenario: Scenario, settings: RunSettings, journal: Journ
   const view = viewRun(opts.runDir);
   writeReports(view, { json: join(opts.runDir, SUMMARY_FILE), ...opts.reports });
   writeFileSync(join(opts.runDir, 'report.ktap'), ktapOf(view));
-  if (scenario.targets.length > 1) for (const t of scenario.targets) writeFileSync(join(opts.runDir, `report-${t.name}.ktap`), ktapOf(view, t.name));
+  if (scenario.targets.length > 1)
+    for (const t of scenario.targets) writeFileSync(join(opts.runDir, `report-${t.name}.ktap`), ktapOf(view, t.name));
   return summaryOf(view);
 }

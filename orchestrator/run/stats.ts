@@ -33,13 +33,23 @@ export interface Distribution {
 export function distribution(values: number[]): Distribution | undefined {
   if (!values.length) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+  const rank = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
   return { n: sorted.length, p50: rank(50), p95: rank(95), max: sorted[sorted.length - 1]! };
 }
 
-export const SUMMARISED: (keyof IterationMetrics)[] = ['blackoutMs', 'verifyGBps', 'dmaBytes', 'msiLatencyMs', 'agentRssBytes', 'jitterMs'];
+export const SUMMARISED: (keyof IterationMetrics)[] = [
+  'blackoutMs',
+  'verifyGBps',
+  'dmaBytes',
+  'msiLatencyMs',
+  'agentRssBytes',
+  'jitterMs',
+];
 
-export function summariseMetrics(iterations: IterationOutcome[]): Partial<Record<keyof IterationMetrics, Distribution>> {
+export function summariseMetrics(
+  iterations: IterationOutcome[],
+): Partial<Record<keyof IterationMetrics, Distribution>> {
   const out: Partial<Record<keyof IterationMetrics, Distribution>> = {};
   for (const key of SUMMARISED) {
     const d = distribution(iterations.map((i) => i.metrics[key]).filter((v): v is number => typeof v === 'number'));

@@ -40,7 +40,11 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
     if (!isName(name)) return false;
     if (known.includes(name)) return true;
     const guess = nearest(name, known);
-    const hint = guess ? `; did you mean "${guess}"?` : known.length ? `; ${kind}s are: ${known.join(', ')}` : `; the scenario defines no ${kind}s`;
+    const hint = guess
+      ? `; did you mean "${guess}"?`
+      : known.length
+        ? `; ${kind}s are: ${known.join(', ')}`
+        : `; the scenario defines no ${kind}s`;
     report(path, `no ${kind} named "${name}"${hint}`);
     return false;
   };
@@ -51,9 +55,11 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
     const at: Path = ['devices', name];
     if (d.bdf === undefined && d.id === undefined) report(at, 'a device needs "bdf" or "id" to be found', 'key');
     if (d.bdf !== undefined && d.id !== undefined) report([...at, 'id'], 'give "bdf" or "id", not both', 'key');
-    if (d.index !== undefined && d.index !== 0 && d.id === undefined) report([...at, 'index'], '"index" picks among devices matching "id"; with "bdf" it means nothing', 'key');
+    if (d.index !== undefined && d.index !== 0 && d.id === undefined)
+      report([...at, 'index'], '"index" picks among devices matching "id"; with "bdf" it means nothing', 'key');
     if (d.target !== undefined && isObj(data.targets)) mustExist('target', targets, d.target, [...at, 'target']);
-    if (d.target !== undefined && !isObj(data.targets)) report([...at, 'target'], 'names a target but the scenario has no "targets" (the default target is "default")');
+    if (d.target !== undefined && !isObj(data.targets))
+      report([...at, 'target'], 'names a target but the scenario has no "targets" (the default target is "default")');
   }
 
   if (!Array.isArray(data.steps)) return problems;
@@ -82,7 +88,10 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
       needBound(key = 'device') {
         if (!mustExist('device', devices, args[key], [...at, key])) return undefined;
         if (!flow.bound.has(args[key])) {
-          report([...at, key], `device "${args[key]}" is not bound${flow.sinceReboot}; add a bind step before this one`);
+          report(
+            [...at, key],
+            `device "${args[key]}" is not bound${flow.sinceReboot}; add a bind step before this one`,
+          );
           return undefined;
         }
         return args[key];

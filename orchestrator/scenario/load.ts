@@ -29,7 +29,18 @@ function check(file: string, read: SourceResult): LoadResult {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     // Where the content starts, after any leading comments.
     const { line, col } = locate(source, []);
-    return { ok: false, problems: [{ file, line, col, path: '', message: `a scenario is a mapping with "version" and "steps"; this file holds ${data === null ? 'nothing' : Array.isArray(data) ? 'a list' : 'a single value'}` }] };
+    return {
+      ok: false,
+      problems: [
+        {
+          file,
+          line,
+          col,
+          path: '',
+          message: `a scenario is a mapping with "version" and "steps"; this file holds ${data === null ? 'nothing' : Array.isArray(data) ? 'a list' : 'a single value'}`,
+        },
+      ],
+    };
   }
   const problems = [...validateAgainstSchema(source, data), ...checkSemantics(source, data)];
   if (problems.length) return { ok: false, problems: sortUnique(problems) };

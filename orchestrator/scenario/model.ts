@@ -4,7 +4,16 @@
 
 import { basename } from 'node:path';
 import { STEP_KINDS, definitionOf, type Step, type StepKind } from '../steps/index.js';
-import { defaultTarget, normaliseBdf, seedFromName, type BufferSpec, type DeviceSpec, type RebootMode, type TargetSpec, type Timeouts } from './spec.js';
+import {
+  defaultTarget,
+  normaliseBdf,
+  seedFromName,
+  type BufferSpec,
+  type DeviceSpec,
+  type RebootMode,
+  type TargetSpec,
+  type Timeouts,
+} from './spec.js';
 import { validBytes, validMs } from './units.js';
 
 export type { Step, StepKind };

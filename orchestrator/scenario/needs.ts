@@ -9,8 +9,10 @@ export function scenarioNeeds(s: Scenario): Map<Feature, string> {
   const needs = new Map<Feature, string>();
   const qemu = s.targets.filter((t) => t.kind === 'qemu');
   if (qemu.length) needs.set('guest-boot', 'the scenario runs on a QEMU target');
-  if (qemu.some((t) => t.kind === 'qemu' && t.iommu === 'intel')) needs.set('intel-iommu', 'the QEMU target uses intel-iommu');
-  if (qemu.some((t) => t.kind === 'qemu' && t.iommu === 'virtio')) needs.set('virtio-iommu', 'the QEMU target uses virtio-iommu');
+  if (qemu.some((t) => t.kind === 'qemu' && t.iommu === 'intel'))
+    needs.set('intel-iommu', 'the QEMU target uses intel-iommu');
+  if (qemu.some((t) => t.kind === 'qemu' && t.iommu === 'virtio'))
+    needs.set('virtio-iommu', 'the QEMU target uses virtio-iommu');
   for (const step of s.steps) {
     const feature = definitionOf(step.kind).needs;
     if (feature) needs.set(feature, `steps[${step.index}] ${step.kind}`);
@@ -20,6 +22,7 @@ export function scenarioNeeds(s: Scenario): Map<Feature, string> {
     else needs.set('iommufd', `device ${d.name} uses iommu ${d.iommu}`);
     if (d.vf !== undefined) needs.set('sriov', `device ${d.name} is a VF`);
   }
-  if (s.buffers.some((b) => b.backing === 'hugetlb')) needs.set('hugetlb', `buffer ${s.buffers.find((b) => b.backing === 'hugetlb')!.name} is hugetlb`);
+  if (s.buffers.some((b) => b.backing === 'hugetlb'))
+    needs.set('hugetlb', `buffer ${s.buffers.find((b) => b.backing === 'hugetlb')!.name} is hugetlb`);
   return needs;
 }

@@ -63,13 +63,19 @@ export function formatPlan(plan: Plan): string {
   const iterations = Number.isFinite(s.iterations) ? String(s.iterations) : 'unlimited';
   out.push(`scenario ${s.name} (${s.file})`);
   if (s.description) out.push(`  ${s.description.trim()}`);
-  out.push(`reboot ${s.reboot}; iterations ${iterations}${s.durationMs ? `; duration ${formatDuration(s.durationMs)}` : ''}`);
+  out.push(
+    `reboot ${s.reboot}; iterations ${iterations}${s.durationMs ? `; duration ${formatDuration(s.durationMs)}` : ''}`,
+  );
   const t = s.timeouts;
-  out.push(`timeouts: step ${formatDuration(t.stepMs)}, reboot ${formatDuration(t.rebootMs)}, boot ${formatDuration(t.bootMs)}${t.totalMs ? `, total ${formatDuration(t.totalMs)}` : ''}`);
+  out.push(
+    `timeouts: step ${formatDuration(t.stepMs)}, reboot ${formatDuration(t.rebootMs)}, boot ${formatDuration(t.bootMs)}${t.totalMs ? `, total ${formatDuration(t.totalMs)}` : ''}`,
+  );
   for (const target of s.targets) out.push(`target ${target.name}: ${describeTarget(target)}`);
   for (const d of s.devices) {
     const sel = d.bdf ?? `${d.id} #${d.index}`;
-    out.push(`device ${d.name}: ${sel}${d.vf !== undefined ? ` vf ${d.vf}` : ''}, driver ${d.driver}, iommu ${d.iommu}${d.target ? `, on ${d.target}` : ''}${d.force ? ', forced' : ''}`);
+    out.push(
+      `device ${d.name}: ${sel}${d.vf !== undefined ? ` vf ${d.vf}` : ''}, driver ${d.driver}, iommu ${d.iommu}${d.target ? `, on ${d.target}` : ''}${d.force ? ', forced' : ''}`,
+    );
   }
   for (const b of s.buffers) out.push(`buffer ${b.name}: ${formatSize(b.sizeBytes)} ${b.backing}, seed ${b.seed}`);
   let current = 0;
@@ -78,13 +84,21 @@ export function formatPlan(plan: Plan): string {
       current = p.iteration;
       out.push(`iteration ${current}/${iterations}`);
     }
-    const kernels = p.kernels ? ` -> ${Object.entries(p.kernels).map(([k, v]) => (plan.scenario.targets.length > 1 ? `${k}:${v}` : v)).join(' ')}` : '';
+    const kernels = p.kernels
+      ? ` -> ${Object.entries(p.kernels)
+          .map(([k, v]) => (plan.scenario.targets.length > 1 ? `${k}:${v}` : v))
+          .join(' ')}`
+      : '';
     const expect = p.expect === 'error' ? ' (expect error)' : '';
-    out.push(`  ${`${p.iteration}.${p.step}`.padEnd(7)} ${(p.label + kernels + expect).padEnd(52)} timeout ${formatDuration(p.timeoutMs).padEnd(8)} deadline +${formatDuration(p.deadlineMs)}`);
+    out.push(
+      `  ${`${p.iteration}.${p.step}`.padEnd(7)} ${(p.label + kernels + expect).padEnd(52)} timeout ${formatDuration(p.timeoutMs).padEnd(8)} deadline +${formatDuration(p.deadlineMs)}`,
+    );
   }
   if (plan.shownIterations < plan.iterations) {
     const rest = Number.isFinite(plan.iterations) ? `${plan.iterations - plan.shownIterations} more` : 'more';
-    out.push(`… ${rest} iterations like the last one${s.durationMs ? `, until ${formatDuration(s.durationMs)} have passed` : ''}`);
+    out.push(
+      `… ${rest} iterations like the last one${s.durationMs ? `, until ${formatDuration(s.durationMs)} have passed` : ''}`,
+    );
   }
   out.push(`worst case for the ${plan.shownIterations} iteration(s) shown: ${formatDuration(plan.shownDeadlineMs)}`);
   return out.join('\n');
@@ -93,7 +107,8 @@ export function formatPlan(plan: Plan): string {
 function describeTarget(t: TargetSpec): string {
   switch (t.kind) {
     case 'qemu': {
-      const devices = t.devices.map((d) => `${d.model}×${d.count}${d.vfs ? ` (${d.vfs} VFs)` : ''}`).join(', ') || 'none';
+      const devices =
+        t.devices.map((d) => `${d.model}×${d.count}${d.vfs ? ` (${d.vfs} VFs)` : ''}`).join(', ') || 'none';
       return `qemu, kernel ${t.kernel}, next ${t.next.join(' → ')}, ${formatSize(t.memoryBytes)}, ${t.cpus} cpu, ${t.iommu}-iommu, devices ${devices}${t.cmdline ? `, cmdline +"${t.cmdline}"` : ''}`;
     }
     case 'ssh':

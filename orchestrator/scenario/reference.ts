@@ -8,9 +8,23 @@ import { scenarioSchema } from './schema.js';
 type JsonSchema = Record<string, any>;
 
 /** Definitions that are value types: shown by name in tables and, where the schema says more, explained under "Values". */
-const VALUE_TYPES: Record<string, string> = { size: 'Sizes', duration: 'Durations', name: 'Names', kernel: 'Kernels', path: 'Paths' };
+const VALUE_TYPES: Record<string, string> = {
+  size: 'Sizes',
+  duration: 'Durations',
+  name: 'Names',
+  kernel: 'Kernels',
+  path: 'Paths',
+};
 
-const TYPE_WORDS: Record<string, string> = { object: 'mapping', array: 'list', integer: 'integer', string: 'string', boolean: 'boolean', null: 'empty', number: 'number' };
+const TYPE_WORDS: Record<string, string> = {
+  object: 'mapping',
+  array: 'list',
+  integer: 'integer',
+  string: 'string',
+  boolean: 'boolean',
+  null: 'empty',
+  number: 'number',
+};
 
 export function scenarioReference(schema: JsonSchema = scenarioSchema()): string {
   const defs: Record<string, JsonSchema> = schema.definitions;
@@ -56,7 +70,17 @@ export function scenarioReference(schema: JsonSchema = scenarioSchema()): string
   section('### Steps');
   section(props.steps!.description);
   section('Keys a step may have beside its kind:');
-  section(...table({ properties: pick(step.properties, Object.keys(step.properties).filter((k) => !kinds.includes(k))) }, defs));
+  section(
+    ...table(
+      {
+        properties: pick(
+          step.properties,
+          Object.keys(step.properties).filter((k) => !kinds.includes(k)),
+        ),
+      },
+      defs,
+    ),
+  );
   for (const kind of kinds) {
     const def: JsonSchema = step.properties[kind];
     section(`#### \`${kind}\``);
@@ -104,7 +128,10 @@ function typeText(prop: JsonSchema, defs: Record<string, JsonSchema>, plural = f
   const types = ([] as string[]).concat(prop.type ?? []);
   if (types.includes('array') && prop.items) return `list of ${typeText(prop.items, defs, true)}`;
   const words = types.map((t) => `${TYPE_WORDS[t] ?? t}${plural ? 's' : ''}`).join(' or ');
-  const bounds = [prop.minimum !== undefined ? `≥ ${prop.minimum}` : '', prop.maximum !== undefined ? `≤ ${prop.maximum}` : ''].filter(Boolean);
+  const bounds = [
+    prop.minimum !== undefined ? `≥ ${prop.minimum}` : '',
+    prop.maximum !== undefined ? `≤ ${prop.maximum}` : '',
+  ].filter(Boolean);
   return bounds.length ? `${words} ${bounds.join(', ')}` : words;
 }
 

@@ -56,11 +56,16 @@ export function validateAgainstSchema(source: Source, data: unknown): ScenarioPr
   const withWrongType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const problems: ScenarioProblem[] = [];
   for (const e of errors) {
-    if (e.keyword === 'x-lustress-one-of' && withUnknownKey.has(e.instancePath) && e.params.present.length === 0) continue;
+    if (e.keyword === 'x-lustress-one-of' && withUnknownKey.has(e.instancePath) && e.params.present.length === 0)
+      continue;
     if (e.keyword === 'required' && misspelt.has(`${e.instancePath}/${e.params.missingProperty}`)) continue;
     if (e.keyword !== 'type' && withWrongType.has(e.instancePath)) continue;
     // "Exactly one kind" is already said by x-lustress-one-of, better.
-    if ((e.keyword === 'minProperties' || e.keyword === 'maxProperties') && (e.parentSchema as JsonSchema)['x-lustress-one-of']) continue;
+    if (
+      (e.keyword === 'minProperties' || e.keyword === 'maxProperties') &&
+      (e.parentSchema as JsonSchema)['x-lustress-one-of']
+    )
+      continue;
     // propertyNames reports once per bad name (as "pattern") and once more in general.
     if (e.keyword === 'propertyNames') continue;
     // A failed $ref'd union type already says it all; "format" on a non-string is noise.
@@ -109,11 +114,18 @@ function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProbl
       // "nmae" next to a step is a misspelt key; anything else there is an unknown kind.
       const noun = kinds && !(guess && !kinds.includes(guess)) ? `unknown ${kindNoun(kinds)}` : 'unknown key';
       if (segments[0] === 'steps' && segments.length === 3 && STEP_KEYS.includes(key)) {
-        return { ...at([...segments, key], 'key'), message: `"${key}" belongs to the step, not to its arguments: write it beside "${owner}", at the same indentation` };
+        return {
+          ...at([...segments, key], 'key'),
+          message: `"${key}" belongs to the step, not to its arguments: write it beside "${owner}", at the same indentation`,
+        };
       }
       // An unknown kind is told the kinds, not the keys that may stand beside one.
       const choices = noun === 'unknown key' ? known : kinds!;
-      const hint = guess ? `; did you mean "${guess}"?` : choices.length ? `; expected one of: ${choices.join(', ')}` : `; ${owner} takes no arguments`;
+      const hint = guess
+        ? `; did you mean "${guess}"?`
+        : choices.length
+          ? `; expected one of: ${choices.join(', ')}`
+          : `; ${owner} takes no arguments`;
       return { ...at([...segments, key], 'key'), message: `${noun} "${key}"${hint}` };
     }
     case 'required':
@@ -148,9 +160,15 @@ function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProbl
     case 'pattern': {
       if (e.params.propertyName !== undefined || e.propertyName !== undefined) {
         const name = String(e.propertyName ?? e.params.propertyName);
-        return { ...at([...segments, name], 'key'), message: `"${name}" is not a valid name: ${parent['x-lustress-message'] ?? `must match ${e.params.pattern}`}` };
+        return {
+          ...at([...segments, name], 'key'),
+          message: `"${name}" is not a valid name: ${parent['x-lustress-message'] ?? `must match ${e.params.pattern}`}`,
+        };
       }
-      return { ...at(segments), message: `${describe(e.data)} is not valid: ${parent['x-lustress-message'] ?? `must match ${e.params.pattern}`}` };
+      return {
+        ...at(segments),
+        message: `${describe(e.data)} is not valid: ${parent['x-lustress-message'] ?? `must match ${e.params.pattern}`}`,
+      };
     }
     case 'minimum':
     case 'maximum':
@@ -176,18 +194,34 @@ function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProbl
 
 /** For a size or duration that does not parse: the parser's message. */
 function unitMessage(schema: JsonSchema, data: unknown): string | undefined {
-  const parse = schema.format === 'lustress-duration' ? parseDuration : schema.format === 'lustress-size' ? parseSize : undefined;
+  const parse =
+    schema.format === 'lustress-duration' ? parseDuration : schema.format === 'lustress-size' ? parseSize : undefined;
   const parsed = parse?.(data);
   return parsed && !parsed.ok ? parsed.message : undefined;
 }
 
 /** The known key an unknown one is likely a misspelling of. */
 function correctionOf(e: ErrorObject): string | undefined {
-  return nearest(String(e.params.additionalProperty), Object.keys((e.parentSchema as JsonSchema | undefined)?.properties ?? {}));
+  return nearest(
+    String(e.params.additionalProperty),
+    Object.keys((e.parentSchema as JsonSchema | undefined)?.properties ?? {}),
+  );
 }
 
 function typeWord(t: string): string {
-  return ({ object: 'a mapping', array: 'a list', integer: 'an integer', string: 'a string', boolean: 'true or false', null: 'nothing', number: 'a number' } as Record<string, string>)[t] ?? t;
+  return (
+    (
+      {
+        object: 'a mapping',
+        array: 'a list',
+        integer: 'an integer',
+        string: 'a string',
+        boolean: 'true or false',
+        null: 'nothing',
+        number: 'a number',
+      } as Record<string, string>
+    )[t] ?? t
+  );
 }
 
 function kindNoun(kinds: string[]): string {

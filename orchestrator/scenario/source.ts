@@ -2,7 +2,20 @@
 // hostile input (huge, binary, deeply nested, alias bombs) quickly and clearly.
 
 import { readFileSync, statSync } from 'node:fs';
-import { isAlias, isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar, type YAMLError } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+  type Scalar,
+  type YAMLError,
+} from 'yaml';
 import type { ScenarioProblem } from './errors.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -57,7 +70,14 @@ export function parseSource(file: string, bytes: Uint8Array): SourceResult {
   const lines = new LineCounter();
   // stringKeys: a list, mapping or alias as a key has no place in a scenario (and no JSON form).
   // resolveKnownTags off: !!binary, !!set or !!timestamp would turn into values no scenario holds.
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, strict: true, stringKeys: true, resolveKnownTags: false });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    strict: true,
+    stringKeys: true,
+    resolveKnownTags: false,
+  });
   // Warnings count too (an unresolved tag would silently leave its value a string).
   const problems: ScenarioProblem[] = firstPerLine([...doc.errors, ...doc.warnings], lines).map((e) => {
     const pos = lines.linePos(e.pos[0]);
@@ -84,7 +104,11 @@ export function parseSource(file: string, bytes: Uint8Array): SourceResult {
     // The yaml library throws a ReferenceError for alias expansion beyond maxAliasCount.
     const alias = firstAlias(doc.contents);
     const pos = alias ? lines.linePos(alias.range?.[0] ?? 0) : { line: 1, col: 1 };
-    return fail(file, `aliases expand too far (over ${MAX_ALIASES} copies): refused as an alias bomb (${(e as Error).message})`, pos);
+    return fail(
+      file,
+      `aliases expand too far (over ${MAX_ALIASES} copies): refused as an alias bomb (${(e as Error).message})`,
+      pos,
+    );
   }
   return { ok: true, source: { file, text, doc, lines }, data };
 }
@@ -109,7 +133,8 @@ function firstPerLine(errors: YAMLError[], lines: LineCounter): YAMLError[] {
 }
 
 function yamlMessage(code: string, message: string): string {
-  if (code === 'DUPLICATE_KEY') return 'duplicate key: each key (and each target, device or buffer name) may appear once';
+  if (code === 'DUPLICATE_KEY')
+    return 'duplicate key: each key (and each target, device or buffer name) may appear once';
   if (code === 'MULTIPLE_DOCS') return 'more than one YAML document: a scenario file holds one';
   // The parser ran out of stack: nesting far beyond what the depth check below would allow.
   if (code === 'RESOURCE_EXHAUSTION') return TOO_DEEP;
@@ -205,7 +230,13 @@ function firstAlias(root: unknown): Node | undefined {
 /** The first whole number beyond 2^53: JavaScript would round it, so it would pass checks as some other number. */
 function inexactNumber(root: unknown): Scalar | undefined {
   for (const [node] of nodesInOrder(root)) {
-    if (isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value) && !Number.isSafeInteger(node.value)) return node;
+    if (
+      isScalar(node) &&
+      typeof node.value === 'number' &&
+      Number.isInteger(node.value) &&
+      !Number.isSafeInteger(node.value)
+    )
+      return node;
   }
   return undefined;
 }
@@ -224,7 +255,8 @@ function badAlias(root: unknown): { node: Node; message: string } | undefined {
     if (isAlias(node)) {
       const anchor = latest.get(node.source);
       if (!anchor) return { node, message: `alias "*${node.source}" has no anchor "&${node.source}" before it` };
-      if (anchor.open) return { node, message: `alias "*${node.source}" is inside the node it names, so its value would never end` };
+      if (anchor.open)
+        return { node, message: `alias "*${node.source}" is inside the node it names, so its value would never end` };
     } else if (isNode(node) && node.anchor) {
       const anchor = { depth, open: true };
       latest.set(node.anchor, anchor);
@@ -235,7 +267,11 @@ function badAlias(root: unknown): { node: Node; message: string } | undefined {
 }
 
 /** Position of the value (or the key, for `key: true`) at a JSON path, for error messages. */
-export function locate(source: Source, path: readonly (string | number)[], want: 'key' | 'value' = 'value'): { line: number; col: number } {
+export function locate(
+  source: Source,
+  path: readonly (string | number)[],
+  want: 'key' | 'value' = 'value',
+): { line: number; col: number } {
   let node: unknown = source.doc.contents;
   let keyNode: unknown;
   for (const seg of path) {

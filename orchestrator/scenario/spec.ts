@@ -2,7 +2,13 @@
 // them: targets, devices, buffers and deadlines, with names resolved, units
 // parsed and defaults (taken from the schema by the validator) filled in.
 
-import { QEMU_MODELS, modelForDriver, type DriverName, type IommuMode, type QemuModel } from '../../contract/devices.js';
+import {
+  QEMU_MODELS,
+  modelForDriver,
+  type DriverName,
+  type IommuMode,
+  type QemuModel,
+} from '../../contract/devices.js';
 
 export type RebootMode = 'liveupdate' | 'kexec';
 /** "live-update", "debian", or a path to a kernel image. */

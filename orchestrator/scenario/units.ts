@@ -3,13 +3,27 @@
 
 const SIZE_UNITS: Record<string, number> = {
   B: 1,
-  KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40,
-  kB: 1e3, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12,
-  K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30,
+  TiB: 2 ** 40,
+  kB: 1e3,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  K: 2 ** 10,
+  M: 2 ** 20,
+  G: 2 ** 30,
+  T: 2 ** 40,
 };
 
 const DURATION_UNITS: Record<string, number> = {
-  ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
 };
 
 export type Parsed = { ok: true; value: number } | { ok: false; message: string };
@@ -21,7 +35,8 @@ export function parseSize(input: unknown): Parsed {
   if (typeof input === 'number') {
     if (!Number.isInteger(input)) return { ok: false, message: `a size must be a whole number of bytes, got ${input}` };
     if (input <= 0) return { ok: false, message: `a size must be positive, got ${input}` };
-    if (!Number.isSafeInteger(input)) return { ok: false, message: `a size must be at most ${Number.MAX_SAFE_INTEGER} bytes, got ${input}` };
+    if (!Number.isSafeInteger(input))
+      return { ok: false, message: `a size must be at most ${Number.MAX_SAFE_INTEGER} bytes, got ${input}` };
     return { ok: true, value: input };
   }
   if (typeof input !== 'string') return { ok: false, message: `expected a size such as 64MiB, got ${describe(input)}` };
@@ -35,7 +50,8 @@ export function parseSize(input: unknown): Parsed {
   const value = Number(num) * factor;
   if (value <= 0) return { ok: false, message: `a size must be positive, got "${input}"` };
   if (!Number.isInteger(value)) return { ok: false, message: `"${input}" is not a whole number of bytes` };
-  if (!Number.isSafeInteger(value)) return { ok: false, message: `"${input}" is more than ${Number.MAX_SAFE_INTEGER} bytes` };
+  if (!Number.isSafeInteger(value))
+    return { ok: false, message: `"${input}" is more than ${Number.MAX_SAFE_INTEGER} bytes` };
   return { ok: true, value };
 }
 
@@ -44,14 +60,16 @@ export function parseDuration(input: unknown): Parsed {
   if (typeof input === 'number') {
     return { ok: false, message: `a duration needs a unit (ms, s, m, h, d), e.g. "${input}s"` };
   }
-  if (typeof input !== 'string') return { ok: false, message: `expected a duration such as 30s, got ${describe(input)}` };
+  if (typeof input !== 'string')
+    return { ok: false, message: `expected a duration such as 30s, got ${describe(input)}` };
   const text = input.trim();
   const part = /(\d+(?:\.\d+)?)\s*([a-z]+)/gy;
   let total = 0;
   let matched = 0;
   for (let m = part.exec(text); m; m = part.exec(text)) {
     const factor = DURATION_UNITS[m[2]!];
-    if (factor === undefined) return { ok: false, message: `unknown duration unit "${m[2]}" in "${input}"; use ms, s, m, h or d` };
+    if (factor === undefined)
+      return { ok: false, message: `unknown duration unit "${m[2]}" in "${input}"; use ms, s, m, h or d` };
     total += Number(m[1]) * factor;
     matched = part.lastIndex;
   }
@@ -74,7 +92,11 @@ export function formatDuration(ms: number): string {
   if (ms < 1000) return `${ms}ms`;
   const parts: string[] = [];
   let rest = ms;
-  for (const [unit, f] of [['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, f] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (rest >= f) {
       parts.push(`${Math.floor(rest / f)}${unit}`);
       rest %= f;

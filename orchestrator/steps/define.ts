@@ -104,7 +104,10 @@ export interface StepDefinition<K extends string, A extends object> {
 }
 
 /** A step kind's definition, its argument type inferred from `model`. */
-export function defineStep<K extends string, A extends object>(kind: K, d: Omit<StepDefinition<K, A>, 'kind'>): StepDefinition<K, A> {
+export function defineStep<K extends string, A extends object>(
+  kind: K,
+  d: Omit<StepDefinition<K, A>, 'kind'>,
+): StepDefinition<K, A> {
   return { kind, ...d };
 }
 

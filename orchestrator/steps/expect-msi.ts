@@ -4,7 +4,11 @@ import { validMs } from '../scenario/units.js';
 import { defineStep } from './define.js';
 
 export const expectMsi = defineStep('expect-msi', {
-  model: (a: { device: string; count: number; within: string }) => ({ device: a.device, count: a.count, withinMs: validMs(a.within) }),
+  model: (a: { device: string; count: number; within: string }) => ({
+    device: a.device,
+    count: a.count,
+    withinMs: validMs(a.within),
+  }),
   label: (s) => `expect-msi ${s.device} x${s.count}`,
   devices: (s) => [s.device],
   check(c) {

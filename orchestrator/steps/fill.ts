@@ -9,5 +9,9 @@ export const fill = defineStep('fill', {
     for (const b of c.bufferList('buffers')) c.flow.liveBuffers.add(b);
   },
   run: async (s, ctx) =>
-    recorded(await ctx.call('fill', { buffers: s.buffers.map((b) => ({ ...ctx.state.bufferParam(b), pattern: ctx.state.filled(b) })) })),
+    recorded(
+      await ctx.call('fill', {
+        buffers: s.buffers.map((b) => ({ ...ctx.state.bufferParam(b), pattern: ctx.state.filled(b) })),
+      }),
+    ),
 });

@@ -9,7 +9,8 @@ export const finish = defineStep('finish', {
     const name = c.args.session;
     if (!c.isName(name)) return;
     const s = c.flow.sessions.get(name);
-    if (!s || s.retrievedIn !== c.flow.boot) c.report(['session'], `session "${name}" is not retrieved in this boot; finish follows retrieve`);
+    if (!s || s.retrievedIn !== c.flow.boot)
+      c.report(['session'], `session "${name}" is not retrieved in this boot; finish follows retrieve`);
     else c.flow.sessions.delete(name);
   },
   async run(s, ctx) {

@@ -10,7 +10,8 @@ export const kexecExec = defineStep('kexec-exec', {
   timeout: (_s, t) => t.rebootMs,
   reboots: true,
   check(c) {
-    if (c.flow.loadedAt === undefined) c.report([], 'no kernel is loaded: add a kexec-load step before this one', 'key');
+    if (c.flow.loadedAt === undefined)
+      c.report([], 'no kernel is loaded: add a kexec-load step before this one', 'key');
     c.flow.reboot(c.index);
   },
   async run(_s, ctx) {

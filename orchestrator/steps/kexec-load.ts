@@ -18,13 +18,17 @@ export const kexecLoad = defineStep('kexec-load', {
   }),
   label: (s) => `kexec-load ${s.kernel ?? 'next'}`,
   needs: 'kexec',
-  plannedKernels: (s, targets, kexecs) => Object.fromEntries(targets.map((t) => [t.name, s.kernel ?? kernelForKexec(t, kexecs)])),
+  plannedKernels: (s, targets, kexecs) =>
+    Object.fromEntries(targets.map((t) => [t.name, s.kernel ?? kernelForKexec(t, kexecs)])),
   check(c) {
     c.flow.loadedAt = c.index;
   },
   async run(s, ctx) {
     const ref = s.kernel ?? ctx.kernelOverride ?? kernelForKexec(ctx.spec, ctx.state.kexecs);
-    const image = await ctx.target.kexecImage(ref, { ...(s.initrd ? { initrd: s.initrd } : {}), ...(s.cmdline ? { cmdline: s.cmdline } : {}) });
+    const image = await ctx.target.kexecImage(ref, {
+      ...(s.initrd ? { initrd: s.initrd } : {}),
+      ...(s.cmdline ? { cmdline: s.cmdline } : {}),
+    });
     return recorded(await ctx.call('kexec-load', image));
   },
 });

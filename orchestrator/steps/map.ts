@@ -13,5 +13,6 @@ export const map = defineStep('map', {
     const mapped = c.flow.mapped.get(device) ?? c.flow.mapped.set(device, new Set()).get(device)!;
     for (const b of buffers) mapped.add(b);
   },
-  run: async (s, ctx) => recorded(await ctx.call('map', { device: s.device, buffers: s.buffers.map((b) => ctx.state.bufferParam(b)) })),
+  run: async (s, ctx) =>
+    recorded(await ctx.call('map', { device: s.device, buffers: s.buffers.map((b) => ctx.state.bufferParam(b)) })),
 });

@@ -21,7 +21,8 @@ export const memcpyStart = defineStep('memcpy-start', {
     ...(a.size !== undefined ? { sizeBytes: validBytes(a.size) } : {}),
     ...(a.unmapped ? { unmapped: a.unmapped } : {}),
   }),
-  label: (s) => `memcpy-start ${s.device} ${s.unmapped === 'from' ? '(unmapped)' : s.from} -> ${s.unmapped === 'to' ? '(unmapped)' : s.to} x${s.count}`,
+  label: (s) =>
+    `memcpy-start ${s.device} ${s.unmapped === 'from' ? '(unmapped)' : s.from} -> ${s.unmapped === 'to' ? '(unmapped)' : s.to} x${s.count}`,
   devices: (s) => [s.device],
   check(c) {
     const device = c.needBound();
@@ -38,7 +39,8 @@ export const memcpyStart = defineStep('memcpy-start', {
     }
     // One complaint about "size" even when both buffers are too small: the smaller one.
     const size = parseSize(c.args.size);
-    if (size.ok && smallest && size.value > smallest.bytes) c.report(['size'], `copies ${size.value} bytes but buffer "${smallest.name}" holds ${smallest.bytes}`);
+    if (size.ok && smallest && size.value > smallest.bytes)
+      c.report(['size'], `copies ${size.value} bytes but buffer "${smallest.name}" holds ${smallest.bytes}`);
   },
   run: async (s, ctx) =>
     recorded(

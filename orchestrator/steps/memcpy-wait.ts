@@ -9,7 +9,8 @@ export const memcpyWait = defineStep('memcpy-wait', {
   devices: (s) => [s.device],
   check(c) {
     c.needBound();
-    if (!c.flow.memcpyStarted) c.report([], `nothing to wait for: no memcpy-start comes before this step${c.flow.sinceReboot}`, 'key');
+    if (!c.flow.memcpyStarted)
+      c.report([], `nothing to wait for: no memcpy-start comes before this step${c.flow.sinceReboot}`, 'key');
   },
   async run(s, ctx) {
     const r = await ctx.call('memcpy-wait', { device: s.device });

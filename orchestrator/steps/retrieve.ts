@@ -12,12 +12,17 @@ export const retrieve = defineStep('retrieve', {
     const s = c.flow.sessions.get(name);
     if (!s) {
       const guess = nearest(name, c.flow.sessions.keys());
-      c.report(['session'], `no preserve step creates session "${name}" before this one${guess ? `; did you mean "${guess}"?` : ''}`);
-    } else if (s.boot === c.flow.boot) c.report(['session'], `session "${name}" was preserved in this same boot; retrieve comes after a kexec-exec`);
+      c.report(
+        ['session'],
+        `no preserve step creates session "${name}" before this one${guess ? `; did you mean "${guess}"?` : ''}`,
+      );
+    } else if (s.boot === c.flow.boot)
+      c.report(['session'], `session "${name}" was preserved in this same boot; retrieve comes after a kexec-exec`);
     else {
       s.retrievedIn = c.flow.boot;
       for (const b of s.buffers) c.flow.liveBuffers.add(b);
     }
   },
-  run: async (s, ctx) => recorded(await ctx.call('retrieve', { session: s.session, buffers: ctx.state.sessions.get(s.session) ?? [] })),
+  run: async (s, ctx) =>
+    recorded(await ctx.call('retrieve', { session: s.session, buffers: ctx.state.sessions.get(s.session) ?? [] })),
 });

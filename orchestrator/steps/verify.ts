@@ -14,7 +14,9 @@ interface Verify {
 
 export function describeCorruption(buffer: string, r: VerifyReport): string {
   const first = r.mismatches[0];
-  const where = first ? ` first at offset ${first.offset} (0x${first.offset.toString(16)}): expected ${first.expected}, found ${first.actual}` : '';
+  const where = first
+    ? ` first at offset ${first.offset} (0x${first.offset.toString(16)}): expected ${first.expected}, found ${first.actual}`
+    : '';
   return `buffer ${buffer}: ${r.badBytes} corrupt byte(s) in ${r.badPages} page(s);${where}`;
 }
 

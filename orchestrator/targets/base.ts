@@ -47,7 +47,17 @@ export abstract class BaseTarget {
     this.console = serial;
     serial.onEvent((e) => {
       if (!FATAL_KINDS.has(e.kind)) return;
-      void settle().then(() => this.loss.set(new TargetLostError(this.name, 'panic', `kernel panic: ${e.text.trim()}`, serial.excerpt(e), this.consoleEvents())));
+      void settle().then(() =>
+        this.loss.set(
+          new TargetLostError(
+            this.name,
+            'panic',
+            `kernel panic: ${e.text.trim()}`,
+            serial.excerpt(e),
+            this.consoleEvents(),
+          ),
+        ),
+      );
     });
     return serial;
   }
@@ -56,4 +66,3 @@ export abstract class BaseTarget {
     return [];
   }
 }
-

@@ -52,7 +52,9 @@ export class AgentLink {
     private readonly loss: LossSignal,
     private readonly excerpt: () => string[],
   ) {
-    this.rpc = new RpcPeer(write, undefined, (garbage) => log.debug({ target, garbage: garbage.slice(0, 300) }, 'non-protocol bytes on the agent channel'));
+    this.rpc = new RpcPeer(write, undefined, (garbage) =>
+      log.debug({ target, garbage: garbage.slice(0, 300) }, 'non-protocol bytes on the agent channel'),
+    );
     this.rpc.on('hello', (hello) => {
       this.lastHello = hello;
       for (const l of this.helloListeners) l(hello);
@@ -85,7 +87,16 @@ export class AgentLink {
       cleanups.push(() => this.helloListeners.delete(onHello));
       const timer = setTimeout(() => {
         const what = previousBootId ? 'a new boot' : 'the agent';
-        finish(() => reject(new TargetLostError(this.target, 'deadline', `no hello from ${what} within ${Math.round(deadlineMs / 1000)} s`, this.excerpt())));
+        finish(() =>
+          reject(
+            new TargetLostError(
+              this.target,
+              'deadline',
+              `no hello from ${what} within ${Math.round(deadlineMs / 1000)} s`,
+              this.excerpt(),
+            ),
+          ),
+        );
       }, deadlineMs);
       cleanups.push(() => clearTimeout(timer));
       cleanups.push(this.loss.subscribe((lost) => finish(() => reject(lost))));

@@ -20,7 +20,13 @@ export interface LocalTargetOptions extends TargetContext {
 
 export class LocalTarget extends BaseTarget implements Target {
   readonly kind = 'local' as const;
-  private child?: ResultPromise<{ stdin: 'pipe'; stdout: 'pipe'; stderr: { file: string; append: true }; buffer: false; reject: false }>;
+  private child?: ResultPromise<{
+    stdin: 'pipe';
+    stdout: 'pipe';
+    stderr: { file: string; append: true };
+    buffer: false;
+    reject: false;
+  }>;
   private readonly stderrFile: string;
 
   constructor(private readonly opts: LocalTargetOptions) {
@@ -31,10 +37,31 @@ export class LocalTarget extends BaseTarget implements Target {
   async start(deadlineMs: number): Promise<Hello> {
     const args = [LUSTRESS_BIN, 'agent', '--stdio', '--log-level', this.opts.agentLogLevel ?? 'info'];
     if (this.opts.spec.disposable) args.push('--disposable');
-    const child = execa(...orphanProof(process.execPath, args), { stdin: 'pipe', stdout: 'pipe', stderr: { file: this.stderrFile, append: true }, buffer: false, reject: false });
+    const child = execa(...orphanProof(process.execPath, args), {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: { file: this.stderrFile, append: true },
+      buffer: false,
+      reject: false,
+    });
     this.child = child;
-    void child.then((r) => this.loss.set(new TargetLostError(this.name, 'exited', `the agent exited (status ${r.exitCode ?? r.signal})`, this.consoleExcerpt())));
-    const link = new AgentLink(this.name, (line) => child.stdin.write(line), this.opts.log, this.loss, () => this.consoleExcerpt());
+    void child.then((r) =>
+      this.loss.set(
+        new TargetLostError(
+          this.name,
+          'exited',
+          `the agent exited (status ${r.exitCode ?? r.signal})`,
+          this.consoleExcerpt(),
+        ),
+      ),
+    );
+    const link = new AgentLink(
+      this.name,
+      (line) => child.stdin.write(line),
+      this.opts.log,
+      this.loss,
+      () => this.consoleExcerpt(),
+    );
     this.link = link;
     child.stdout.on('data', (c: Buffer) => link.push(c));
     return link.waitForHello(deadlineMs);
@@ -50,14 +77,21 @@ export class LocalTarget extends BaseTarget implements Target {
   }
 
   async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecRequest> {
-    return { kernel: ref, ...(extra.initrd ? { initrd: extra.initrd } : {}), ...(extra.cmdline ? { append: extra.cmdline } : {}) };
+    return {
+      kernel: ref,
+      ...(extra.initrd ? { initrd: extra.initrd } : {}),
+      ...(extra.cmdline ? { append: extra.cmdline } : {}),
+    };
   }
 
   async stop(): Promise<void> {
     const child = this.child;
     if (!child) return;
     child.stdin.end();
-    const exited = await Promise.race([child.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
+    const exited = await Promise.race([
+      child.then(() => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref()),
+    ]);
     if (!exited) child.kill('SIGKILL');
     await child;
     this.link?.rpc.abandon('the target was stopped');

@@ -42,10 +42,14 @@ export class SshTarget extends BaseTarget implements Target {
     const { spec } = this.opts;
     const agent = `${spec.agent}${spec.disposable ? ' --disposable' : ''} --log-level ${this.opts.agentLogLevel ?? 'info'}`;
     return [
-      '-o', 'BatchMode=yes',
-      '-o', 'ServerAliveInterval=5',
-      '-o', 'ServerAliveCountMax=3',
-      '-o', 'ConnectTimeout=10',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ServerAliveInterval=5',
+      '-o',
+      'ServerAliveCountMax=3',
+      '-o',
+      'ConnectTimeout=10',
       ...(spec.port ? ['-p', String(spec.port)] : []),
       ...(spec.identity ? ['-i', spec.identity] : []),
       ...spec.options.flatMap((o) => ['-o', o]),
@@ -57,14 +61,26 @@ export class SshTarget extends BaseTarget implements Target {
 
   async start(deadlineMs: number): Promise<Hello> {
     if (this.opts.spec.console) this.startConsole(this.opts.spec.console);
-    const link = new AgentLink(this.name, (line) => this.session?.stdin.write(line), this.opts.log, this.loss, () => this.consoleExcerpt());
+    const link = new AgentLink(
+      this.name,
+      (line) => this.session?.stdin.write(line),
+      this.opts.log,
+      this.loss,
+      () => this.consoleExcerpt(),
+    );
     this.link = link;
     this.connect();
     return link.waitForHello(deadlineMs);
   }
 
   private connect(): Child {
-    const child = execa(...orphanProof('ssh', this.sshArgs()), { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false });
+    const child = execa(...orphanProof('ssh', this.sshArgs()), {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+    });
     this.session = child;
     child.stdout.on('data', (c: Buffer) => this.link!.push(c));
     child.stderr.on('data', (c: Buffer) => {
@@ -87,7 +103,14 @@ export class SshTarget extends BaseTarget implements Target {
     let wait = BACKOFF_FIRST_MS;
     while (!this.stopping && !this.loss.current) {
       if (Date.now() > until) {
-        this.loss.set(new TargetLostError(this.name, 'disconnected', `the host did not accept ssh again within ${Math.round(reconnectMs / 1000)} s; ssh said: ${this.stderrTail.slice(-3).join(' | ')}`, this.consoleExcerpt()));
+        this.loss.set(
+          new TargetLostError(
+            this.name,
+            'disconnected',
+            `the host did not accept ssh again within ${Math.round(reconnectMs / 1000)} s; ssh said: ${this.stderrTail.slice(-3).join(' | ')}`,
+            this.consoleExcerpt(),
+          ),
+        );
         return;
       }
       await sleep(wait);
@@ -101,7 +124,12 @@ export class SshTarget extends BaseTarget implements Target {
 
   private startConsole(command: string): void {
     const serial = this.openConsole(join(this.opts.runDir, `console-${this.name}.log`));
-    const child = execa(...orphanProof('sh', ['-c', command]), { stdin: 'ignore', buffer: false, reject: false, all: true });
+    const child = execa(...orphanProof('sh', ['-c', command]), {
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      all: true,
+    });
     this.consoleChild = child;
     child.all!.on('data', (c: Buffer) => serial.push(c));
   }

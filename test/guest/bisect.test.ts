@@ -12,7 +12,6 @@ import { liveUpdateVariant, resolveKernel } from '../../orchestrator/kernels/ker
 import { guestPrerequisites, testRunDir } from './guest.js';
 import { examplePath } from '../../orchestrator/scenario/examples.js';
 
-
 t.test('a bisect over good, good, bad kernels names the bad commit', async (t) => {
   if (!(await guestPrerequisites(t, ['live-update']))) return;
   const good = await resolveKernel('live-update');
@@ -21,7 +20,8 @@ t.test('a bisect over good, good, bad kernels names the bad commit', async (t) =
 
   const dir = testRunDir(t);
   const tree = join(dir, 'tree');
-  const git = (...args: string[]) => execa('git', ['-C', tree, '-c', 'user.name=lustress', '-c', 'user.email=lustress@example.invalid', ...args]);
+  const git = (...args: string[]) =>
+    execa('git', ['-C', tree, '-c', 'user.name=lustress', '-c', 'user.email=lustress@example.invalid', ...args]);
   await execa('git', ['init', '-q', '-b', 'main', tree]);
   // Like a kernel tree's .gitignore, for what the build step leaves.
   writeFileSync(join(tree, '.gitignore'), 'bzImage\n');
@@ -47,7 +47,10 @@ t.test('a bisect over good, good, bad kernels names the bad commit', async (t) =
     logLevel: 'info',
     onOutput: (line) => output.push(line),
   });
-  t.equal(result.firstBad, commits[2], `the third commit is named (${result.summary})`, { diagnostic: result.firstBad !== commits[2], output });
+  t.equal(result.firstBad, commits[2], `the third commit is named (${result.summary})`, {
+    diagnostic: result.firstBad !== commits[2],
+    output,
+  });
   t.match(result.log, new RegExp(`# good: \\[${commits[1]}\\]`), 'the middle commit was tested and found good');
   t.equal((await git('status', '--porcelain')).stdout, '', 'the tree is left clean');
   t.notMatch((await git('rev-parse', '--abbrev-ref', 'HEAD')).stdout, /HEAD/, 'the bisect was reset');

@@ -20,14 +20,21 @@ function checkCapabilities(t: Test, hello: Hello, kernel: Kernel): void {
   t.equal(hello.release, kernel.release, 'the guest runs the kernel it was given');
   t.match(hello.bootId, /^[0-9a-f-]{36}$/, 'boot id is a UUID');
   t.equal(hello.disposable, true, 'a lustress guest is disposable');
-  t.equal(hello.dev.vfioContainer, has.get('vfio-type1'), '/dev/vfio/vfio exactly when the kernel has the VFIO container');
+  t.equal(
+    hello.dev.vfioContainer,
+    has.get('vfio-type1'),
+    '/dev/vfio/vfio exactly when the kernel has the VFIO container',
+  );
   t.equal(hello.dev.iommufd, has.get('iommufd'), '/dev/iommu exactly when the kernel has IOMMUFD');
   t.equal(hello.dev.liveupdate, has.get('liveupdate'), '/dev/liveupdate exactly when the kernel has LUO');
   for (const id of [IGB, EDU]) {
     const fn = hello.pci.find((f) => `${f.vendor}:${f.device}` === id);
     t.ok(fn, `PCI function ${id} is present`);
     t.type(fn?.iommuGroup, 'number', `${id} sits in an IOMMU group (the vIOMMU is on)`);
-    t.ok(hello.iommuGroups.some((g) => g.group === fn?.iommuGroup && g.devices.includes(fn!.bdf)), `${id} is listed in its group`);
+    t.ok(
+      hello.iommuGroups.some((g) => g.group === fn?.iommuGroup && g.devices.includes(fn!.bdf)),
+      `${id} is listed in its group`,
+    );
   }
 }
 
@@ -45,7 +52,9 @@ for (const kernelRef of ['debian', 'live-update']) {
 t.test('a kernel that panics at once is a failed boot, with the panic, within its deadline', async (t) => {
   if (!(await guestPrerequisites(t))) return;
   // No init to run: the kernel panics right after unpacking the initramfs.
-  const target = qemuTarget(t, { spec: guestSpec({ kernel: 'live-update', cmdline: 'rdinit=/no/such/init root=/dev/nothing' }) });
+  const target = qemuTarget(t, {
+    spec: guestSpec({ kernel: 'live-update', cmdline: 'rdinit=/no/such/init root=/dev/nothing' }),
+  });
   const started = Date.now();
   const error = await target.start(BOOT_DEADLINE_MS).then(
     () => undefined,
@@ -55,7 +64,10 @@ t.test('a kernel that panics at once is a failed boot, with the panic, within it
   const lost = error as TargetLostError;
   t.equal(lost.reason, 'panic');
   t.match(lost.message, /Kernel panic - not syncing/);
-  t.ok(lost.excerpt.some((l) => /Kernel panic/.test(l)), 'the excerpt holds the panic line');
+  t.ok(
+    lost.excerpt.some((l) => /Kernel panic/.test(l)),
+    'the excerpt holds the panic line',
+  );
   t.ok(Date.now() - started < BOOT_DEADLINE_MS, 'reported before the boot deadline');
 });
 
@@ -71,6 +83,9 @@ t.test('two guests at once do not collide', async (t) => {
   t.equal(pb.bootId, hb.bootId, 'b answers on its own channel');
   for (const name of ['a', 'b']) {
     const file = join(runDir, `console-${name}.log`);
-    t.ok(existsSync(file) && readFileSync(file, 'utf8').includes('starting the agent'), `console-${name}.log is its own`);
+    t.ok(
+      existsSync(file) && readFileSync(file, 'utf8').includes('starting the agent'),
+      `console-${name}.log is its own`,
+    );
   }
 });

@@ -11,10 +11,21 @@ import type { RunSummary } from '../../orchestrator/run/outcome.js';
 import { LUSTRESS_BIN, PROJECT_DIR } from '../../orchestrator/project.js';
 import { guestPrerequisites } from './guest.js';
 
-async function runExample(t: Test, name: string): Promise<{ summary: RunSummary; runDir: string; stdout: string } | undefined> {
+async function runExample(
+  t: Test,
+  name: string,
+): Promise<{ summary: RunSummary; runDir: string; stdout: string } | undefined> {
   if (!(await guestPrerequisites(t, ['live-update']))) return undefined;
-  const r = await execa(process.execPath, [LUSTRESS_BIN, 'run', `scenarios/${name}.yaml`], { cwd: PROJECT_DIR, reject: false });
-  t.equal(r.exitCode, 0, `lustress run scenarios/${name}.yaml exits 0`, r.exitCode === 0 ? {} : { stdout: r.stdout.slice(-6000), stderr: r.stderr.slice(-3000) });
+  const r = await execa(process.execPath, [LUSTRESS_BIN, 'run', `scenarios/${name}.yaml`], {
+    cwd: PROJECT_DIR,
+    reject: false,
+  });
+  t.equal(
+    r.exitCode,
+    0,
+    `lustress run scenarios/${name}.yaml exits 0`,
+    r.exitCode === 0 ? {} : { stdout: r.stdout.slice(-6000), stderr: r.stderr.slice(-3000) },
+  );
   t.notMatch(r.stdout, /^\s*not ok /m, 'no test point failed');
   const runDir = /records in (\S+) \(/.exec(r.stdout)?.[1];
   t.ok(runDir, 'the report names its run directory');
@@ -28,7 +39,11 @@ t.test('live-update-memfd: 1 GiB in four memfds survives a live update, page by 
   const m = r.summary.iterations[0]!.metrics;
   t.ok((m.verifiedBytes ?? 0) >= 2 ** 30, `verified ${m.verifiedBytes} bytes after the reboot`);
   t.ok(m.blackoutMs! > 0, `blackout ${m.blackoutMs} ms`);
-  t.equal(readJournal(r.runDir).filter((x) => x.type === 'boot').length, 2, 'two boots: before and after the live update');
+  t.equal(
+    readJournal(r.runDir).filter((x) => x.type === 'boot').length,
+    2,
+    'two boots: before and after the live update',
+  );
 });
 
 t.test('kexec-dma-msi: igb DMA into a preserved memfd is intact after the kexec, then MSIs arrive', async (t) => {
@@ -40,12 +55,16 @@ t.test('kexec-dma-msi: igb DMA into a preserved memfd is intact after the kexec,
   t.match(r.stdout, /ok \d+ 1\.15 expect-msi nic x10\n/);
 });
 
-t.test('dma-inflight-kexec: the exec happens while DMA runs; nothing lands after it; the device works again', async (t) => {
-  const r = await runExample(t, 'dma-inflight-kexec');
-  if (!r) return;
-  const exec = readJournal(r.runDir).find((x) => x.type === 'step' && x.kind === 'kexec-exec') as { detail?: { dmaInFlight?: { bytesDone: number }[] } } | undefined;
-  const inFlight = exec?.detail?.dmaInFlight ?? [];
-  t.equal(inFlight.length, 1, 'one copy was still running at the exec');
-  t.ok((inFlight[0]?.bytesDone ?? 0) > 0, `it had moved ${inFlight[0]?.bytesDone} bytes`);
-  t.match(r.stdout, /ok \d+ 1\.12 canary: no DMA landed after the exec\n/);
-});
+t.test(
+  'dma-inflight-kexec: the exec happens while DMA runs; nothing lands after it; the device works again',
+  async (t) => {
+    const r = await runExample(t, 'dma-inflight-kexec');
+    if (!r) return;
+    const exec = readJournal(r.runDir).find((x) => x.type === 'step' && x.kind === 'kexec-exec') as
+      { detail?: { dmaInFlight?: { bytesDone: number }[] } } | undefined;
+    const inFlight = exec?.detail?.dmaInFlight ?? [];
+    t.equal(inFlight.length, 1, 'one copy was still running at the exec');
+    t.ok((inFlight[0]?.bytesDone ?? 0) > 0, `it had moved ${inFlight[0]?.bytesDone} bytes`);
+    t.match(r.stdout, /ok \d+ 1\.12 canary: no DMA landed after the exec\n/);
+  },
+);

@@ -11,7 +11,10 @@ import type { RunSummary, StepOutcome } from '../../orchestrator/run/outcome.js'
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
 import { guestPrerequisites, testRunDir } from './guest.js';
 
-async function run(t: Test, yaml: string): Promise<{ summary: RunSummary; steps: StepOutcome[]; runDir: string } | undefined> {
+async function run(
+  t: Test,
+  yaml: string,
+): Promise<{ summary: RunSummary; steps: StepOutcome[]; runDir: string } | undefined> {
   if (!(await guestPrerequisites(t, ['live-update']))) return undefined;
   const loaded = checkScenarioText('fault.yaml', yaml);
   if (!loaded.ok) throw new Error(loaded.problems.map((p) => p.message).join('; '));
@@ -53,8 +56,15 @@ steps:
   t.equal(byKind(r.steps, 'kexec-exec').verdict, 'pass', 'the live update itself went through');
   const verify = byKind(r.steps, 'verify');
   t.equal(verify.verdict, 'fail');
-  t.match(verify.reason, `buffer a: 1 corrupt byte(s) in 1 page(s); first at offset ${offset} (0x${offset.toString(16)})`);
-  const report = (verify.detail as { reports: Record<string, { mismatches: { offset: number; length: number; expected: string; actual: string }[] }> }).reports.a!;
+  t.match(
+    verify.reason,
+    `buffer a: 1 corrupt byte(s) in 1 page(s); first at offset ${offset} (0x${offset.toString(16)})`,
+  );
+  const report = (
+    verify.detail as {
+      reports: Record<string, { mismatches: { offset: number; length: number; expected: string; actual: string }[] }>;
+    }
+  ).reports.a!;
   t.equal(report.mismatches.length, 1);
   const m = report.mismatches[0]!;
   t.same([m.offset, m.length], [offset, 1], 'exactly one byte, where it was flipped');
@@ -102,8 +112,15 @@ steps:
   const exec = byKind(r.steps, 'kexec-exec');
   t.equal(exec.verdict, 'fail');
   t.match(exec.reason, /kernel panic: .*Kernel panic - not syncing/);
-  t.ok(exec.excerpt?.some((l) => /Kernel panic - not syncing/.test(l)), 'the excerpt holds the panic');
+  t.ok(
+    exec.excerpt?.some((l) => /Kernel panic - not syncing/.test(l)),
+    'the excerpt holds the panic',
+  );
   t.ok(exec.ms < 120_000, `reported within the reboot deadline (${exec.ms} ms)`);
-  t.match(readFileSync(join(r.runDir, 'console-default.log'), 'utf8'), /Kernel panic - not syncing/, 'the console log keeps it');
+  t.match(
+    readFileSync(join(r.runDir, 'console-default.log'), 'utf8'),
+    /Kernel panic - not syncing/,
+    'the console log keeps it',
+  );
   t.equal(r.summary.targets[0]!.verdict, 'fail');
 });

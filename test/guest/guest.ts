@@ -30,13 +30,25 @@ export function testRunDir(t: Test): string {
 }
 
 export function guestSpec(overrides: Partial<QemuTargetSpec> = {}): QemuTargetSpec {
-  return { ...defaultTarget([]), devices: [{ model: 'igb', count: 1, vfs: 0 }, { model: 'edu', count: 1, vfs: 0 }], ...overrides };
+  return {
+    ...defaultTarget([]),
+    devices: [
+      { model: 'igb', count: 1, vfs: 0 },
+      { model: 'edu', count: 1, vfs: 0 },
+    ],
+    ...overrides,
+  };
 }
 
 /** A started guest that is stopped when the test ends, pass or fail. */
 export function qemuTarget(t: Test, opts: Partial<QemuTargetOptions> & { spec: QemuTargetSpec }): QemuTarget {
   const runDir = opts.runDir ?? testRunDir(t);
-  const target = new QemuTarget({ log: createLogger({ level: 'info', file: join(runDir, 'lustress.log'), pretty: false }), hardTimeoutMs: 20 * 60_000, runDir, ...opts });
+  const target = new QemuTarget({
+    log: createLogger({ level: 'info', file: join(runDir, 'lustress.log'), pretty: false }),
+    hardTimeoutMs: 20 * 60_000,
+    runDir,
+    ...opts,
+  });
   t.teardown(() => target.stop());
   return target;
 }

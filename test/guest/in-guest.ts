@@ -7,8 +7,18 @@ import { Parser, type Result } from 'tap-parser';
 import type { ExecResult } from '../../contract/agent.js';
 import type { Target } from '../../orchestrator/targets/target.js';
 
-export async function runInGuest(t: Test, target: Target, file: string, args: string[] = [], timeoutMs = 600_000): Promise<ExecResult> {
-  const r = await target.rpc.request('exec', { argv: [process.execPath, file, ...args], timeoutMs }, timeoutMs + 10_000);
+export async function runInGuest(
+  t: Test,
+  target: Target,
+  file: string,
+  args: string[] = [],
+  timeoutMs = 600_000,
+): Promise<ExecResult> {
+  const r = await target.rpc.request(
+    'exec',
+    { argv: [process.execPath, file, ...args], timeoutMs },
+    timeoutMs + 10_000,
+  );
   const points: Result[] = [];
   const parser = new Parser({ passes: true });
   parser.on('assert', (res: Result) => points.push(res));
@@ -21,6 +31,11 @@ export async function runInGuest(t: Test, target: Target, file: string, args: st
     else t.ok(p.ok, p.name, p.ok ? {} : { diag: p.diag });
   }
   t.ok(points.length > 0, `${file} reported test points`);
-  t.equal(r.exitCode, 0, `${file} exited 0 in the guest${r.timedOut ? ' (it timed out)' : ''}`, r.exitCode === 0 ? {} : { stderr: r.stderr.slice(-4000), stdout: r.stdout.slice(-4000) });
+  t.equal(
+    r.exitCode,
+    0,
+    `${file} exited 0 in the guest${r.timedOut ? ' (it timed out)' : ''}`,
+    r.exitCode === 0 ? {} : { stderr: r.stderr.slice(-4000), stdout: r.stdout.slice(-4000) },
+  );
   return r;
 }

@@ -20,7 +20,6 @@ const ITERATIONS = 50;
 const JITTER_MS = 300;
 const CLI = LUSTRESS_BIN;
 
-
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 t.test(`a ${ITERATIONS}-iteration soak alternating two kernels, with jitter`, async (t) => {
@@ -50,21 +49,40 @@ targets:
     reports: { html: join(runDir, 'soak.html'), junit: join(runDir, 'soak.xml') },
   });
   const orchestratorGrowth = process.memoryUsage().rss - rssBefore;
-  t.equal(summary.verdict, 'pass', `${summary.iterations.filter((i) => i.verdict === 'pass').length} of ${ITERATIONS} iterations passed`);
+  t.equal(
+    summary.verdict,
+    'pass',
+    `${summary.iterations.filter((i) => i.verdict === 'pass').length} of ${ITERATIONS} iterations passed`,
+  );
   t.equal(summary.iterations.length, ITERATIONS);
-  const releases = readJournal(runDir).filter((r) => r.type === 'boot').map((r) => (r as { release: string }).release);
+  const releases = readJournal(runDir)
+    .filter((r) => r.type === 'boot')
+    .map((r) => (r as { release: string }).release);
   t.equal(releases.length, ITERATIONS + 1, 'a boot per kexec, plus the first');
-  t.same(releases.slice(0, 4), ['7.2.13-lustress', '7.2.13-lustress-b', '7.2.13-lustress', '7.2.13-lustress-b'], 'kernels alternate A→B→A');
+  t.same(
+    releases.slice(0, 4),
+    ['7.2.13-lustress', '7.2.13-lustress-b', '7.2.13-lustress', '7.2.13-lustress-b'],
+    'kernels alternate A→B→A',
+  );
   const jitters = summary.iterations.map((i) => i.metrics.jitterMs!);
-  t.ok(jitters.every((j) => j >= 0 && j <= JITTER_MS), 'every jitter lies within its bound');
+  t.ok(
+    jitters.every((j) => j >= 0 && j <= JITTER_MS),
+    'every jitter lies within its bound',
+  );
   t.ok(new Set(jitters).size > ITERATIONS / 2, 'and they vary');
   const blackout = summary.targets[0]!.metrics.blackoutMs!;
   t.equal(blackout.n, ITERATIONS, `blackout p50 ${blackout.p50} p95 ${blackout.p95} max ${blackout.max} ms`);
   const rss = summary.iterations.map((i) => i.metrics.agentRssBytes!);
   const first = median(rss.slice(0, 10));
   const last = median(rss.slice(-10));
-  t.ok(last < first * 1.25, `the agent's memory stays flat (median RSS ${(first / 2 ** 20).toFixed(1)} → ${(last / 2 ** 20).toFixed(1)} MiB)`);
-  t.ok(orchestratorGrowth < 100 * 2 ** 20, `the orchestrator's memory stays flat (grew ${(orchestratorGrowth / 2 ** 20).toFixed(1)} MiB over the soak)`);
+  t.ok(
+    last < first * 1.25,
+    `the agent's memory stays flat (median RSS ${(first / 2 ** 20).toFixed(1)} → ${(last / 2 ** 20).toFixed(1)} MiB)`,
+  );
+  t.ok(
+    orchestratorGrowth < 100 * 2 ** 20,
+    `the orchestrator's memory stays flat (grew ${(orchestratorGrowth / 2 ** 20).toFixed(1)} MiB over the soak)`,
+  );
   t.match(readFileSync(join(runDir, 'soak.html'), 'utf8'), `${ITERATIONS} iterations: ${ITERATIONS} passed`);
   t.equal(readFileSync(join(runDir, 'soak.xml'), 'utf8').match(/<testcase /g)?.length, ITERATIONS * 7);
 });
@@ -73,8 +91,11 @@ t.test('a QEMU run killed mid-way resumes without losing or repeating a recorded
   if (!(await guestPrerequisites(t, ['live-update']))) return;
   const file = examplePath('memfd-round-trip');
   const runDir = join(testRunDir(t), 'run');
-  const steps = () => (existsSync(join(runDir, 'journal.jsonl')) ? readJournal(runDir).filter((r) => r.type === 'step') : []);
-  const first = execa(process.execPath, [CLI, 'run', file, '--iterations', '4', '--run-dir', runDir], { reject: false });
+  const steps = () =>
+    existsSync(join(runDir, 'journal.jsonl')) ? readJournal(runDir).filter((r) => r.type === 'step') : [];
+  const first = execa(process.execPath, [CLI, 'run', file, '--iterations', '4', '--run-dir', runDir], {
+    reject: false,
+  });
   // Kill it in its second iteration, after the kexec (the guest is mid-live-update).
   for (let i = 0; i < 2400 && steps().length < 7 + 4; i++) await sleep(100);
   first.kill('SIGKILL');
@@ -86,11 +107,19 @@ t.test('a QEMU run killed mid-way resumes without losing or repeating a recorded
   t.equal(stale.stdout.trim(), '', 'the guest died with its orchestrator');
 
   const resumed = await execa(process.execPath, [CLI, 'resume', runDir], { reject: false });
-  t.equal(resumed.exitCode, 0, 'the resumed run passes', resumed.exitCode === 0 ? {} : { stdout: resumed.stdout.slice(-4000) });
+  t.equal(
+    resumed.exitCode,
+    0,
+    'the resumed run passes',
+    resumed.exitCode === 0 ? {} : { stdout: resumed.stdout.slice(-4000) },
+  );
   const after = steps() as unknown as { iteration: number; step: number; verdict: string }[];
   t.same(after.slice(0, before.length), before, 'every step recorded before the kill is still there, unchanged');
   const keys = after.map((s) => `${s.iteration}.${s.step}`);
   t.equal(new Set(keys).size, keys.length, 'no step is recorded twice');
   t.equal(keys.length, 4 * 7, 'every step of every iteration is recorded once');
-  t.ok(readJournal(runDir).some((r) => r.type === 'resume'), 'the journal records the resume');
+  t.ok(
+    readJournal(runDir).some((r) => r.type === 'resume'),
+    'the journal records the resume',
+  );
 });

@@ -28,7 +28,8 @@ async function freeLoopbackPort(): Promise<number> {
 /** Keys and an sshd_config in a directory the guest sees at the same path. */
 async function sshMaterial(dir: string): Promise<{ clientKey: string }> {
   mkdirSync(dir, { recursive: true });
-  for (const name of ['host_key', 'client_key']) await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)]);
+  for (const name of ['host_key', 'client_key'])
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, name)]);
   await execa('cp', [join(dir, 'client_key.pub'), join(dir, 'authorized_keys')]);
   writeFileSync(
     join(dir, 'sshd_config'),
@@ -53,7 +54,11 @@ t.test('an ssh target survives a kexec of its host by reconnecting', async (t) =
   const sshDir = join(runDir, 'ssh');
   const { clientKey } = await sshMaterial(sshDir);
   const port = await freeLoopbackPort();
-  const guest = qemuTarget(t, { runDir, spec: guestSpec({ kernel: 'debian', devices: [] }), ssh: { port, dir: sshDir } });
+  const guest = qemuTarget(t, {
+    runDir,
+    spec: guestSpec({ kernel: 'debian', devices: [] }),
+    ssh: { port, dir: sshDir },
+  });
   await guest.start(BOOT_DEADLINE_MS);
   const boot = guest.firstBoot!;
 
@@ -100,5 +105,8 @@ steps:
   t.equal(boots.length, 2, 'a hello from the first boot and one from the kexec’d boot');
   t.not(boots[0], boots[1], 'the second hello comes from a new boot');
   const blackout = summary.iterations[0]?.metrics.blackoutMs;
-  t.ok(blackout !== undefined && blackout > 0 && blackout < 240_000, `blackout measured across the reconnect (${blackout} ms)`);
+  t.ok(
+    blackout !== undefined && blackout > 0 && blackout < 240_000,
+    `blackout measured across the reconnect (${blackout} ms)`,
+  );
 });

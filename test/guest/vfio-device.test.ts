@@ -18,8 +18,12 @@ for (const kernel of ['live-update', 'debian']) {
     if (!target) return;
     const modes = await guestIommuModes(target);
     t.same(modes, EXPECTED_MODES[kernel], `the ${kernel} kernel offers ${EXPECTED_MODES[kernel]!.join(', ')}`);
-    await t.test('regions, config, reset, IRQs, DMA', (t) => runInGuest(t, target, inGuestFile('vfio-device.guest'), ['-', modes.join(',')], 900_000));
+    await t.test('regions, config, reset, IRQs, DMA', (t) =>
+      runInGuest(t, target, inGuestFile('vfio-device.guest'), ['-', modes.join(',')], 900_000),
+    );
     await t.test('binding', (t) => runInGuest(t, target, inGuestFile('vfio-bind.guest'), [], 300_000));
-    await t.test('SR-IOV and VF tokens', (t) => runInGuest(t, target, inGuestFile('vfio-sriov.guest'), ['-', modes.join(',')], 600_000));
+    await t.test('SR-IOV and VF tokens', (t) =>
+      runInGuest(t, target, inGuestFile('vfio-sriov.guest'), ['-', modes.join(',')], 600_000),
+    );
   });
 }

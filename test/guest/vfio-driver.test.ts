@@ -17,9 +17,14 @@ for (const { kernel, modes } of RUNS) {
     const target = await vfioGuest(t, kernel);
     if (!target) return;
     const offered = await guestIommuModes(target);
-    t.ok(modes.every((m) => offered.includes(m)), `the kernel offers ${modes.join(', ')} (it offers ${offered.join(', ')})`);
+    t.ok(
+      modes.every((m) => offered.includes(m)),
+      `the kernel offers ${modes.join(', ')} (it offers ${offered.join(', ')})`,
+    );
     for (const driver of ['igb', 'edu']) {
-      await t.test(driver, (t) => runInGuest(t, target, inGuestFile('vfio-driver.guest'), [driver, modes.join(',')], 900_000));
+      await t.test(driver, (t) =>
+        runInGuest(t, target, inGuestFile('vfio-driver.guest'), [driver, modes.join(',')], 900_000),
+      );
     }
   });
 }

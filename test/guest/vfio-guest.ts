@@ -20,7 +20,11 @@ export async function vfioGuest(t: Test, kernel: string): Promise<QemuTarget | u
 }
 
 export async function guestIommuModes(target: QemuTarget): Promise<string[]> {
-  const r = await target.rpc.request('exec', { argv: [process.execPath, inGuestFile('iommu-modes')], timeoutMs: 60_000 }, 70_000);
+  const r = await target.rpc.request(
+    'exec',
+    { argv: [process.execPath, inGuestFile('iommu-modes')], timeoutMs: 60_000 },
+    70_000,
+  );
   if (r.exitCode !== 0) throw new Error(`iommu-modes failed in the guest: ${r.stderr}`);
   return JSON.parse(r.stdout) as string[];
 }

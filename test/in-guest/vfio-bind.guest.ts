@@ -19,8 +19,16 @@ const netdevs = () => readdirSync(`/sys/bus/pci/devices/${igb}/net`);
 untimed(t);
 
 t.test('finding PCI functions', (t) => {
-  t.same(findPciFunctions({ id: IGB_ID }).map((f) => f.bdf), [igb], 'by vendor:device');
-  t.same(findPciFunctions({ id: IGB_ID.toUpperCase(), index: 0 }).map((f) => f.bdf), [igb], 'by id and index, case-insensitive');
+  t.same(
+    findPciFunctions({ id: IGB_ID }).map((f) => f.bdf),
+    [igb],
+    'by vendor:device',
+  );
+  t.same(
+    findPciFunctions({ id: IGB_ID.toUpperCase(), index: 0 }).map((f) => f.bdf),
+    [igb],
+    'by id and index, case-insensitive',
+  );
   t.same(findPciFunctions({ id: IGB_ID, index: 1 }), [], 'index past the matches finds nothing');
   t.equal(findPciFunctions({ bdf: bdfOf(EDU_ID) })[0]?.device, '11e8', 'by BDF');
   t.throws(() => findPciFunctions({ bdf: '1:0.0' }), /not a PCI address/, 'a malformed BDF is refused');
@@ -45,12 +53,20 @@ t.test('a driver in use is kept unless forced; restore gives it back', async (t)
     () => undefined,
     (e: Error) => e,
   );
-  t.match(refused?.message, new RegExp(`in use \\(network interface ${netdev} is up\\)`), 'refused: the interface is up');
+  t.match(
+    refused?.message,
+    new RegExp(`in use \\(network interface ${netdev} is up\\)`),
+    'refused: the interface is up',
+  );
   t.equal(currentDriver(igb), 'igb', 'still on igb');
   const bound = await bindToVfio(igb, { permit: PERMIT, force: true });
   t.equal(bound.previousDriver, 'igb', 'forced: taken from igb');
   t.equal(currentDriver(igb), 'vfio-pci', 'now on vfio-pci');
-  t.same(groupViability(iommuGroupOf(igb)), { group: iommuGroupOf(igb), viable: true, blockers: [] }, 'its IOMMU group is viable');
+  t.same(
+    groupViability(iommuGroupOf(igb)),
+    { group: iommuGroupOf(igb), viable: true, blockers: [] },
+    'its IOMMU group is viable',
+  );
   t.same(await bindToVfio(igb, { permit: PERMIT }), { bdf: igb, group: iommuGroupOf(igb) }, 'binding again is a no-op');
   t.equal(await restoreDriver(igb, { permit: PERMIT }), 'igb', 'restored to igb');
   t.equal(netdevs().length, 1, 'the network interface is back');

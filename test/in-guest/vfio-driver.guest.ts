@@ -167,7 +167,11 @@ const CASES: Record<string, Case> = {
         f.dst.fill(0);
         f.driver.memcpyStart(f.srcIova, f.dstIova, size, count);
         await f.driver.memcpyWait(WAIT_MS);
-        t.equal(firstDifference(f.src.subarray(0, size), f.dst.subarray(0, size)), -1, `size ${size} x ${count}: dst equals src`);
+        t.equal(
+          firstDifference(f.src.subarray(0, size), f.dst.subarray(0, size)),
+          -1,
+          `size ${size} x ${count}: dst equals src`,
+        );
         t.equal(f.dst[size], 0, `size ${size} x ${count}: nothing written past dst + size`);
       }
     }
@@ -208,14 +212,21 @@ const CASES: Record<string, Case> = {
     const storm = STORM[driverName]!;
     const size = f.driver.maxMemcpySize;
     const count = storm.count(f.driver.maxMemcpyCount);
-    f.src.fill(0).subarray(0, size).forEach((_, i, a) => (a[i] = (i * 7 + 3) & 0xff));
+    f.src
+      .fill(0)
+      .subarray(0, size)
+      .forEach((_, i, a) => (a[i] = (i * 7 + 3) & 0xff));
     for (let b = 0; b < storm.batches; b++) {
       f.dst.fill(0);
       const started = process.hrtime.bigint();
       f.driver.memcpyStart(f.srcIova, f.dstIova, size, count);
       await f.driver.memcpyWait(WAIT_MS * 4);
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      t.equal(firstDifference(f.src.subarray(0, size), f.dst.subarray(0, size)), -1, `batch ${b}: ${count} copies of ${size} bytes in ${ms.toFixed(1)} ms`);
+      t.equal(
+        firstDifference(f.src.subarray(0, size), f.dst.subarray(0, size)),
+        -1,
+        `batch ${b}: ${count} copies of ${size} bytes in ${ms.toFixed(1)} ms`,
+      );
     }
     await noMsi(t, f);
   },

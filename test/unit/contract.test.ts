@@ -8,7 +8,13 @@ import { ERR, RpcError, RpcPeer, type Handlers } from '../../contract/rpc.js';
 import { int, list, object, oneOf, optional, problemsOf, str, u64 } from '../../contract/shape.js';
 
 t.test('shapes: what is wrong, and where', async (t) => {
-  const s = object({ name: str, count: int(1, 10), mode: oneOf('a', 'b'), tags: optional(list(str)), token: optional(u64) });
+  const s = object({
+    name: str,
+    count: int(1, 10),
+    mode: oneOf('a', 'b'),
+    tags: optional(list(str)),
+    token: optional(u64),
+  });
   t.same(problemsOf(s, { name: 'x', count: 3, mode: 'a' }), []);
   t.same(problemsOf(s, { name: 'x', count: 3, mode: 'a', tags: ['p'], token: '18446744073709551615' }), []);
   t.same(problemsOf(s, { name: 5, count: 0, mode: 'c' }), [
@@ -21,8 +27,12 @@ t.test('shapes: what is wrong, and where', async (t) => {
     'params.count: expected an integer 1..10, got number 1.5',
     'params.extra: unexpected key',
   ]);
-  t.same(problemsOf(s, { name: 'x', count: 1, mode: 'a', tags: ['ok', 7] }), ['params.tags[1]: expected a string, got number 7']);
-  t.same(problemsOf(s, { name: 'x', count: 1, mode: 'a', token: '18446744073709551616' }), ['params.token: expected a decimal u64 string, got the string "18446744073709551616"']);
+  t.same(problemsOf(s, { name: 'x', count: 1, mode: 'a', tags: ['ok', 7] }), [
+    'params.tags[1]: expected a string, got number 7',
+  ]);
+  t.same(problemsOf(s, { name: 'x', count: 1, mode: 'a', token: '18446744073709551616' }), [
+    'params.token: expected a decimal u64 string, got the string "18446744073709551616"',
+  ]);
   t.same(problemsOf(s, null), ['params: expected an object, got null']);
   t.same(problemsOf(s, []), ['params: expected an object, got a list']);
 });
@@ -46,9 +56,16 @@ t.test('a request whose params do not fit is refused before its handler runs', a
   const e = await client.request('corrupt', wrong, 1000).catch((x: unknown) => x);
   t.type(e, RpcError);
   t.equal((e as RpcError).code, ERR.invalidParams);
-  t.equal((e as RpcError).message, 'corrupt: params.offset: expected an integer 0..9007199254740991, got the string "12"; params.xor: expected an integer 1..255, got number 300');
+  t.equal(
+    (e as RpcError).message,
+    'corrupt: params.offset: expected an integer 0..9007199254740991, got the string "12"; params.xor: expected an integer 1..255, got number 300',
+  );
   t.equal(ran, 0, 'the handler never saw them');
-  t.same(await client.request('corrupt', { buffer: 'a', offset: 12, xor: 64 }, 1000), { offset: 0, before: 0, after: 0 }, 'params that fit reach it');
+  t.same(
+    await client.request('corrupt', { buffer: 'a', offset: 12, xor: 64 }, 1000),
+    { offset: 0, before: 0, after: 0 },
+    'params that fit reach it',
+  );
   t.equal(ran, 1);
 });
 
@@ -56,6 +73,8 @@ t.test('a handler that throws answers with the error its end makes of it; an unk
   const client = pair({ ping: () => Promise.reject(new Error('boom')) });
   const e = await client.request('ping', {}, 1000).catch((x: unknown) => x);
   t.match(e, { code: ERR.failed, message: 'boom' });
-  const none = await (client as unknown as RpcPeer<{ nope: { params: ReturnType<typeof object>; result: {} } }>).request('nope', {}, 1000).catch((x: unknown) => x);
+  const none = await (client as unknown as RpcPeer<{ nope: { params: ReturnType<typeof object>; result: {} } }>)
+    .request('nope', {}, 1000)
+    .catch((x: unknown) => x);
   t.match(none, { code: ERR.methodNotFound, message: 'no method "nope"' });
 });

@@ -47,7 +47,12 @@ const TOO_DEEP = `nesting deeper than ${MAX_DEPTH} levels; a scenario never need
 function aliasBomb(): string {
   const levels = 'abcdefghi'.split('');
   const out = ['version: 1', `a: &a [${Array(10).fill('"lol"').join(',')}]`];
-  for (let i = 1; i < levels.length; i++) out.push(`${levels[i]}: &${levels[i]} [${Array(10).fill(`*${levels[i - 1]}`).join(',')}]`);
+  for (let i = 1; i < levels.length; i++)
+    out.push(
+      `${levels[i]}: &${levels[i]} [${Array(10)
+        .fill(`*${levels[i - 1]}`)
+        .join(',')}]`,
+    );
   out.push('steps:', '  - sleep: 1s');
   return out.join('\n') + '\n';
 }
@@ -113,7 +118,12 @@ const HOSTILE: Hostile[] = [
   },
   {
     name: 'invalid UTF-8',
-    content: () => Buffer.concat([Buffer.from('version: 1\nname: caf'), Buffer.from([0xc3, 0x28]), Buffer.from('\nsteps:\n  - sleep: 1s\n')]),
+    content: () =>
+      Buffer.concat([
+        Buffer.from('version: 1\nname: caf'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('\nsteps:\n  - sleep: 1s\n'),
+      ]),
     problem: { at: '2:10', text: 'not a text file: invalid UTF-8 at byte 20' },
   },
 ];

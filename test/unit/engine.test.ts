@@ -53,11 +53,20 @@ t.test('patterns verify, corruption is caught where expected, kexec is refused h
   );
   t.equal(summary.verdict, 'pass');
   t.equal(summary.iterations.length, 2);
-  t.same(steps.map((s) => s.verdict), ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass']);
+  t.same(
+    steps.map((s) => s.verdict),
+    ['pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass', 'pass'],
+  );
   t.match(steps[2]!.reason, /failed as expected: buffer b: \d+ corrupt byte\(s\) in 16 page\(s\); first at offset 4/);
   t.match(steps[3]!.reason, /refusing to load a kernel for kexec: this machine is not marked disposable/);
-  t.ok(summary.iterations.every((i) => (i.metrics.verifiedBytes ?? 0) > 2 * 2 ** 20), 'verified bytes are counted per iteration');
-  t.match(ktap, /^KTAP version 1\n1\.\.1\n# seed \d+ \(--seed \d+ replays this run.s jitter\)\n {2}KTAP version 1\n {2}1\.\.2\n/);
+  t.ok(
+    summary.iterations.every((i) => (i.metrics.verifiedBytes ?? 0) > 2 * 2 ** 20),
+    'verified bytes are counted per iteration',
+  );
+  t.match(
+    ktap,
+    /^KTAP version 1\n1\.\.1\n# seed \d+ \(--seed \d+ replays this run.s jitter\)\n {2}KTAP version 1\n {2}1\.\.2\n/,
+  );
   t.match(ktap, /\n {4}ok 3 1\.3 verify b as a # failed as expected: /);
   t.match(ktap, /\nok 1 here\n$/);
 });
@@ -74,18 +83,26 @@ t.test('an unexpected failure fails the iteration, skips the rest of it, and sto
   );
   t.equal(summary.verdict, 'fail');
   t.equal(summary.iterations.length, 1, 'stops after the first failing iteration');
-  t.same(steps.map((s) => s.verdict), ['pass', 'fail', 'skip']);
+  t.same(
+    steps.map((s) => s.verdict),
+    ['pass', 'fail', 'skip'],
+  );
   t.match(steps[2]!.reason, /not reached: step 2 failed/);
 });
 
 t.test('--keep-going runs every iteration', async (t) => {
-  const { summary } = await run(header + `steps:\n  - fill: { buffers: [b] }\n  - verify: { buffers: [b], pattern: a }\n`, { iterations: 3, keepGoing: true });
+  const { summary } = await run(
+    header + `steps:\n  - fill: { buffers: [b] }\n  - verify: { buffers: [b], pattern: a }\n`,
+    { iterations: 3, keepGoing: true },
+  );
   t.equal(summary.iterations.length, 3);
   t.equal(summary.targets[0]!.failures, 3);
 });
 
 t.test('an expected error that does not come is a failure', async (t) => {
-  const { steps } = await run(header + `steps:\n  - fill: { buffers: [b] }\n  - verify: { buffers: [b] }\n    expect: error\n`);
+  const { steps } = await run(
+    header + `steps:\n  - fill: { buffers: [b] }\n  - verify: { buffers: [b] }\n    expect: error\n`,
+  );
   t.equal(steps[1]!.verdict, 'fail');
   t.match(steps[1]!.reason, /expected an error, but the step succeeded/);
 });
@@ -110,7 +127,9 @@ steps:
 });
 
 t.test('the journal holds every record, in order, and the summary agrees', async (t) => {
-  const { summary, runDir } = await run(header + `steps:\n  - fill: { buffers: [a] }\n  - verify: { buffers: [a] }\n`, { iterations: 2 });
+  const { summary, runDir } = await run(header + `steps:\n  - fill: { buffers: [a] }\n  - verify: { buffers: [a] }\n`, {
+    iterations: 2,
+  });
   const records = readJournal(runDir);
   t.same(
     records.map((r) => r.type),

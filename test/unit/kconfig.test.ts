@@ -27,9 +27,14 @@ t.test('parseConfig keeps set options and drops "is not set"', async (t) => {
 });
 
 t.test('features: modules count only where the guest can load them', async (t) => {
-  const verdict = (loadable: boolean) => new Map(featureReport(parseConfig(CONFIG), loadable).map((f) => [f.feature, f]));
+  const verdict = (loadable: boolean) =>
+    new Map(featureReport(parseConfig(CONFIG), loadable).map((f) => [f.feature, f]));
   t.equal(verdict(true).get('vfio-type1')!.ok, true, 'with its modules the kernel has type1');
-  t.same(verdict(false).get('vfio-type1')!.missing, ['CONFIG_VFIO=m (needs =y)', 'CONFIG_VFIO_PCI=m (needs =y)', 'CONFIG_VFIO_IOMMU_TYPE1=m (needs =y)']);
+  t.same(verdict(false).get('vfio-type1')!.missing, [
+    'CONFIG_VFIO=m (needs =y)',
+    'CONFIG_VFIO_PCI=m (needs =y)',
+    'CONFIG_VFIO_IOMMU_TYPE1=m (needs =y)',
+  ]);
   t.same(verdict(true).get('iommufd')!.missing, ['CONFIG_IOMMUFD', 'CONFIG_VFIO_DEVICE_CDEV']);
   t.equal(verdict(true).get('kexec')!.ok, true);
   t.equal(verdict(true).get('liveupdate')!.ok, false);
@@ -38,7 +43,12 @@ t.test('features: modules count only where the guest can load them', async (t) =
 t.test('a fragment check: the last line for an option wins, =n must stay unset', async (t) => {
   const fragment = 'CONFIG_A=y\nCONFIG_B=n\nCONFIG_C=y\nCONFIG_C=n\nCONFIG_D="x"\n';
   t.same(missingOptions(fragment, 'CONFIG_A=y\nCONFIG_D="x"\n'), []);
-  t.same(missingOptions(fragment, 'CONFIG_B=y\nCONFIG_C=y\nCONFIG_D="y"\n'), ['CONFIG_A: wanted y, got not set', 'CONFIG_B: wanted n, got y', 'CONFIG_C: wanted n, got y', 'CONFIG_D: wanted x, got y']);
+  t.same(missingOptions(fragment, 'CONFIG_B=y\nCONFIG_C=y\nCONFIG_D="y"\n'), [
+    'CONFIG_A: wanted y, got not set',
+    'CONFIG_B: wanted n, got y',
+    'CONFIG_C: wanted n, got y',
+    'CONFIG_D: wanted x, got y',
+  ]);
 });
 
 t.test('IKCONFIG is read out of the live-update bzImage', async (t) => {

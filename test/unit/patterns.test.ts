@@ -10,7 +10,11 @@ t.test('a filled buffer verifies, whole pages or not', async (t) => {
     const mem = new Uint8Array(size);
     fillPattern(mem, id);
     const r = verifyPattern(mem, id);
-    t.same({ badPages: r.badPages, badBytes: r.badBytes, mismatches: r.mismatches }, { badPages: 0, badBytes: 0, mismatches: [] }, `size ${size}`);
+    t.same(
+      { badPages: r.badPages, badBytes: r.badBytes, mismatches: r.mismatches },
+      { badPages: 0, badBytes: 0, mismatches: [] },
+      `size ${size}`,
+    );
     t.equal(r.bytes, size);
   }
 });
@@ -25,7 +29,14 @@ t.test('one flipped byte is reported at its offset with both values', async (t) 
     const r = verifyPattern(copy, id);
     t.equal(r.badBytes, 1, `offset ${offset}: one bad byte`);
     t.equal(r.badPages, 1);
-    t.same(r.mismatches, [{ offset, length: 1, expected: before.toString(16).padStart(2, '0'), actual: (before ^ 0x40).toString(16).padStart(2, '0') }]);
+    t.same(r.mismatches, [
+      {
+        offset,
+        length: 1,
+        expected: before.toString(16).padStart(2, '0'),
+        actual: (before ^ 0x40).toString(16).padStart(2, '0'),
+      },
+    ]);
   }
 });
 
@@ -65,6 +76,9 @@ t.test('a DMA copy of one buffer verifies against that buffer’s pattern, partl
 t.test('only the requested length is written', async (t) => {
   const mem = new Uint8Array(4 * PAGE).fill(0xee);
   fillPattern(mem, id, PAGE + 10);
-  t.ok(mem.subarray(PAGE + 10).every((b) => b === 0xee), 'bytes past the length are untouched');
+  t.ok(
+    mem.subarray(PAGE + 10).every((b) => b === 0xee),
+    'bytes past the length are untouched',
+  );
   t.equal(verifyPattern(mem, id, PAGE + 10).badBytes, 0);
 });

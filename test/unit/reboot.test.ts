@@ -9,10 +9,18 @@ import { followReboot, type RebootLink } from '../../orchestrator/run/reboot.js'
 import { TargetLostError } from '../../orchestrator/targets/target.js';
 
 const hello = (bootId: string) => ({ bootId, release: '7.2' }) as Hello;
-const answer: AgentResult<'kexec-exec'> = { instant: 0, inFlight: { dma: [{ device: 'nic', bytesDone: 4096, batches: 2 }] } };
+const answer: AgentResult<'kexec-exec'> = {
+  instant: 0,
+  inFlight: { dma: [{ device: 'nic', bytesDone: 4096, batches: 2 }] },
+};
 
 /** A link whose exec answer and next hello arrive (or fail) after the given delays. */
-function link(o: { ackAfter?: number; ack?: () => Promise<AgentResult<'kexec-exec'>>; helloAfter?: number; failAfter?: number }): RebootLink & { listening: () => number } {
+function link(o: {
+  ackAfter?: number;
+  ack?: () => Promise<AgentResult<'kexec-exec'>>;
+  helloAfter?: number;
+  failAfter?: number;
+}): RebootLink & { listening: () => number } {
   const listeners = new Set<(f: AgentNotifications['kexec-failed']) => void>();
   return {
     execute: () => o.ack?.() ?? sleep(o.ackAfter ?? 0).then(() => answer),
@@ -23,7 +31,15 @@ function link(o: { ackAfter?: number; ack?: () => Promise<AgentResult<'kexec-exe
     },
     waitForHello: (deadlineMs, previous) =>
       o.helloAfter === undefined
-        ? sleep(deadlineMs).then(() => Promise.reject(new TargetLostError('vm', 'deadline', `no hello from a new boot within ${deadlineMs} ms (was ${previous})`)))
+        ? sleep(deadlineMs).then(() =>
+            Promise.reject(
+              new TargetLostError(
+                'vm',
+                'deadline',
+                `no hello from a new boot within ${deadlineMs} ms (was ${previous})`,
+              ),
+            ),
+          )
         : sleep(o.helloAfter).then(() => hello('new')),
     listening: () => listeners.size,
   };
@@ -51,13 +67,29 @@ t.test('an answer cut off by the reboot (abandoned, or past its deadline) is not
   t.equal((await followReboot(link({ ack: late, helloAfter: 30 }), 'old', 5000)).hello.bootId, 'new');
 });
 
-t.test('a refusal, a kexec-failed notification, a lost target and a silent new boot all end it with their reason', async (t) => {
-  const refused = () => Promise.reject(new RpcError(ERR.refused, 'refusing to kexec: this machine is not marked disposable'));
-  await t.rejects(followReboot(link({ ack: refused, helloAfter: 1000 }), 'old', 5000), { code: ERR.refused, message: /not marked disposable/ });
-  await t.rejects(followReboot(link({ ack: () => new Promise(() => {}), failAfter: 20 }), 'old', 5000), { code: ERR.failed, message: 'reboot(2) returned: EINVAL' });
-  const lost = () => Promise.reject(new TargetLostError('vm', 'panic', 'kernel panic: Kernel panic - not syncing'));
-  await t.rejects(followReboot(link({ ack: lost, helloAfter: 1000 }), 'old', 5000), { name: 'TargetLostError', message: /kernel panic/ });
-  const l = link({ ackAfter: 5 });
-  await t.rejects(followReboot(l, 'old', 100), { reason: 'deadline', message: /no hello from a new boot within 100 ms \(was old\)/ });
-  t.equal(l.listening(), 0, 'nothing is left listening after a failure');
-});
+t.test(
+  'a refusal, a kexec-failed notification, a lost target and a silent new boot all end it with their reason',
+  async (t) => {
+    const refused = () =>
+      Promise.reject(new RpcError(ERR.refused, 'refusing to kexec: this machine is not marked disposable'));
+    await t.rejects(followReboot(link({ ack: refused, helloAfter: 1000 }), 'old', 5000), {
+      code: ERR.refused,
+      message: /not marked disposable/,
+    });
+    await t.rejects(followReboot(link({ ack: () => new Promise(() => {}), failAfter: 20 }), 'old', 5000), {
+      code: ERR.failed,
+      message: 'reboot(2) returned: EINVAL',
+    });
+    const lost = () => Promise.reject(new TargetLostError('vm', 'panic', 'kernel panic: Kernel panic - not syncing'));
+    await t.rejects(followReboot(link({ ack: lost, helloAfter: 1000 }), 'old', 5000), {
+      name: 'TargetLostError',
+      message: /kernel panic/,
+    });
+    const l = link({ ackAfter: 5 });
+    await t.rejects(followReboot(l, 'old', 100), {
+      reason: 'deadline',
+      message: /no hello from a new boot within 100 ms \(was old\)/,
+    });
+    t.equal(l.listening(), 0, 'nothing is left listening after a failure');
+  },
+);

@@ -35,7 +35,8 @@ steps:
 `;
   const bind = '  - bind: { device: nic }\n';
   const mapped = `${bind}  - map: { device: nic, buffers: [src, dst] }\n`;
-  const rebooted = '  - fill: { buffers: [src, dst] }\n  - preserve: { session: vm1, buffers: [a, src, dst] }\n  - kexec-load:\n  - kexec-exec:\n';
+  const rebooted =
+    '  - fill: { buffers: [src, dst] }\n  - preserve: { session: vm1, buffers: [a, src, dst] }\n  - kexec-load:\n  - kexec-exec:\n';
   // What each example needs before it (a device bound, a session preserved across a reboot…).
   const before: Partial<Record<StepKind, string>> = {
     map: bind,
@@ -50,7 +51,10 @@ steps:
   };
   for (const kind of STEP_KINDS) {
     for (const example of stepSchema.properties[kind].examples as unknown[]) {
-      const loaded = checkScenarioText(`${kind}.yaml`, `${header}${before[kind] ?? ''}  - ${JSON.stringify({ [kind]: example })}\n`);
+      const loaded = checkScenarioText(
+        `${kind}.yaml`,
+        `${header}${before[kind] ?? ''}  - ${JSON.stringify({ [kind]: example })}\n`,
+      );
       if (!loaded.ok) {
         t.fail(`${kind} ${JSON.stringify(example)}: ${loaded.problems.map((p) => p.message).join('; ')}`);
         continue;

@@ -19,8 +19,25 @@ function soak(n: number, failing: number[]): { iterations: IterationOutcome[]; s
   const steps: StepOutcome[] = [];
   for (let i = 1; i <= n; i++) {
     const failed = failing.includes(i);
-    iterations.push({ target: 'vm', iteration: i, verdict: failed ? 'fail' : 'pass', ms: 12_000, metrics: { blackoutMs: 9000 + ((i * 37) % 1500) } });
-    steps.push({ target: 'vm', iteration: i, step: 1, kind: 'verify', label: 'verify dst <&>', verdict: failed ? 'fail' : 'pass', reason: failed ? 'buffer dst: 1 corrupt byte(s) in 1 page(s)' : '', startedAt: 0, ms: 250, ...(failed ? { excerpt: ['[ 1.0] BUG: <oops> & more'] } : {}) });
+    iterations.push({
+      target: 'vm',
+      iteration: i,
+      verdict: failed ? 'fail' : 'pass',
+      ms: 12_000,
+      metrics: { blackoutMs: 9000 + ((i * 37) % 1500) },
+    });
+    steps.push({
+      target: 'vm',
+      iteration: i,
+      step: 1,
+      kind: 'verify',
+      label: 'verify dst <&>',
+      verdict: failed ? 'fail' : 'pass',
+      reason: failed ? 'buffer dst: 1 corrupt byte(s) in 1 page(s)' : '',
+      startedAt: 0,
+      ms: 250,
+      ...(failed ? { excerpt: ['[ 1.0] BUG: <oops> & more'] } : {}),
+    });
   }
   return { iterations, steps };
 }
@@ -36,7 +53,10 @@ t.test('JUnit: one testcase per step, failures with their console excerpt, XML e
   const xml = junitReport('soak', steps);
   t.equal(xml.match(/<testcase /g)?.length, 5);
   t.match(xml, /<testsuite name="soak.vm" tests="5" failures="1" skipped="0"/);
-  t.match(xml, /<failure message="buffer dst: 1 corrupt byte\(s\) in 1 page\(s\)">buffer dst[^<]*console:\n\[ 1.0\] BUG: &lt;oops&gt; &amp; more<\/failure>/);
+  t.match(
+    xml,
+    /<failure message="buffer dst: 1 corrupt byte\(s\) in 1 page\(s\)">buffer dst[^<]*console:\n\[ 1.0\] BUG: &lt;oops&gt; &amp; more<\/failure>/,
+  );
   t.notMatch(xml, /<&>/, 'labels are escaped');
 });
 
@@ -53,8 +73,20 @@ t.test('the HTML timeline renders in headless Chromium with its chart and failur
   const page = join(dir, 'timeline.html');
   writeFileSync(page, html);
   const png = join(dir, 'shot.png');
-  const common = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${join(dir, 'profile')}`];
-  const shot = await execa(CHROMIUM, [...common, `--screenshot=${png}`, '--window-size=1000,700', `file://${page}`], { reject: false, timeout: 60_000 });
+  const common = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${join(dir, 'profile')}`,
+  ];
+  const shot = await execa(CHROMIUM, [...common, `--screenshot=${png}`, '--window-size=1000,700', `file://${page}`], {
+    reject: false,
+    timeout: 60_000,
+  });
   t.ok(existsSync(png), `chromium wrote a screenshot (${shot.stderr.split('\n').slice(-2).join(' ')})`);
   const img = decodePng(readFileSync(png));
   t.equal(img.width, 1000);

@@ -24,8 +24,10 @@ function checkWellFormed(input: string | Uint8Array): void {
   // A position past the last line points nowhere; only text has lines to count.
   const lastLine = typeof input === 'string' ? input.split('\n').length : Infinity;
   for (const p of result.problems) {
-    const positioned = Number.isInteger(p.line) && Number.isInteger(p.col) && p.line! >= 1 && p.col! >= 1 && p.line! <= lastLine;
-    if (p.file !== FILE || !positioned || p.message.trim() === '') throw new Error(`malformed problem ${JSON.stringify(p)}`);
+    const positioned =
+      Number.isInteger(p.line) && Number.isInteger(p.col) && p.line! >= 1 && p.col! >= 1 && p.line! <= lastLine;
+    if (p.file !== FILE || !positioned || p.message.trim() === '')
+      throw new Error(`malformed problem ${JSON.stringify(p)}`);
   }
 }
 
@@ -35,10 +37,51 @@ const STEP_KEYS = Object.keys(scenarioSchema().definitions.step.properties);
 
 /** Pieces of YAML syntax and of scenarios, so random text often gets past the parser. */
 const yamlPiece = fc.constantFrom(
-  'version: 1\n', 'steps:\n', '  - ', '- ', 'sleep: 1s', 'bind: { device: nic }', 'buffers:\n', '  src: { size: 4KiB }\n',
-  'devices:\n', '  nic: { id: "8086:10c9", driver: igb }\n', 'kexec-load:', 'kexec-exec:', '{', '}', '[', ']', ',', ': ', ':',
-  '&a ', '*a', '!!binary ', '!!int ', '!x ', '? ', '---\n', '...\n', '%YAML 1.2\n', '"', "'", '#', '\t', '\n', '  ', '|\n', '>-\n',
-  '~', 'null', '0x1F', '1e400', '-1', '<<: *a', '\u00e9', '\ufeff', '\r\n',
+  'version: 1\n',
+  'steps:\n',
+  '  - ',
+  '- ',
+  'sleep: 1s',
+  'bind: { device: nic }',
+  'buffers:\n',
+  '  src: { size: 4KiB }\n',
+  'devices:\n',
+  '  nic: { id: "8086:10c9", driver: igb }\n',
+  'kexec-load:',
+  'kexec-exec:',
+  '{',
+  '}',
+  '[',
+  ']',
+  ',',
+  ': ',
+  ':',
+  '&a ',
+  '*a',
+  '!!binary ',
+  '!!int ',
+  '!x ',
+  '? ',
+  '---\n',
+  '...\n',
+  '%YAML 1.2\n',
+  '"',
+  "'",
+  '#',
+  '\t',
+  '\n',
+  '  ',
+  '|\n',
+  '>-\n',
+  '~',
+  'null',
+  '0x1F',
+  '1e400',
+  '-1',
+  '<<: *a',
+  '\u00e9',
+  '\ufeff',
+  '\r\n',
 );
 
 t.test('the example scenarios are accepted', async (t) => {
@@ -91,7 +134,22 @@ function containers(root: unknown): Container[] {
 
 const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'list' : typeof v);
 /** Replacements of every kind; a retype picks one whose kind differs from the value it replaces. */
-const REPLACEMENTS: unknown[] = [null, false, 7, -1, 2.5, 2 ** 60, '', 'text', '4KiB', '1s', [], ['src'], {}, { device: 'nic' }];
+const REPLACEMENTS: unknown[] = [
+  null,
+  false,
+  7,
+  -1,
+  2.5,
+  2 ** 60,
+  '',
+  'text',
+  '4KiB',
+  '1s',
+  [],
+  ['src'],
+  {},
+  { device: 'nic' },
+];
 
 const mutation = fc.record({
   example: fc.nat(),
@@ -99,7 +157,10 @@ const mutation = fc.record({
   kind: fc.constantFrom('delete', 'rename', 'retype', 'swap'),
   i: fc.nat(),
   j: fc.nat(),
-  newKey: fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom(...TOP_KEYS, ...STEP_KEYS, 'size', 'device', 'buffers', 'session')),
+  newKey: fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.constantFrom(...TOP_KEYS, ...STEP_KEYS, 'size', 'device', 'buffers', 'session'),
+  ),
 });
 
 type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
@@ -108,7 +169,12 @@ type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
 function mutate(document: unknown, m: Mutation): unknown {
   const copy = structuredClone(document);
   const all = containers(copy);
-  const pool = m.kind === 'swap' ? all.filter((c) => Array.isArray(c) && c.length >= 2) : m.kind === 'rename' ? all.filter((c) => !Array.isArray(c)) : all;
+  const pool =
+    m.kind === 'swap'
+      ? all.filter((c) => Array.isArray(c) && c.length >= 2)
+      : m.kind === 'rename'
+        ? all.filter((c) => !Array.isArray(c))
+        : all;
   const target = pool[m.container % pool.length];
   if (!target) return copy;
   if (Array.isArray(target)) {

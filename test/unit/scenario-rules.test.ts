@@ -13,13 +13,16 @@ const indent = (spaces: number, text: string[]): string[] => text.map((l) => ' '
 const top = (...body: string[]) => lines('version: 1', ...body, 'steps:', '  - sleep: 1s');
 
 /** A target "vm" whose body starts on line 4, indented by 4 spaces. */
-const target = (...body: string[]) => lines('version: 1', 'targets:', '  vm:', ...indent(4, body), 'steps:', '  - sleep: 1s');
+const target = (...body: string[]) =>
+  lines('version: 1', 'targets:', '  vm:', ...indent(4, body), 'steps:', '  - sleep: 1s');
 
 /** A device "nic" whose body starts on line 4, indented by 4 spaces; the only step binds it. */
-const device = (...body: string[]) => lines('version: 1', 'devices:', '  nic:', ...indent(4, body), 'steps:', '  - bind: { device: nic }');
+const device = (...body: string[]) =>
+  lines('version: 1', 'devices:', '  nic:', ...indent(4, body), 'steps:', '  - bind: { device: nic }');
 
 /** A buffer "buf" whose body starts on line 4, indented by 4 spaces; the only step fills it. */
-const buffer = (...body: string[]) => lines('version: 1', 'buffers:', '  buf:', ...indent(4, body), 'steps:', '  - fill: { buffers: [buf] }');
+const buffer = (...body: string[]) =>
+  lines('version: 1', 'buffers:', '  buf:', ...indent(4, body), 'steps:', '  - fill: { buffers: [buf] }');
 
 /** The given steps from line 11, after device nic is bound and buffers src and dst (4KiB each) are mapped and filled. */
 const steps = (...more: string[]) =>
@@ -38,11 +41,28 @@ const steps = (...more: string[]) =>
   );
 
 /** Steps that reach the boot after a live update with session s (holding src) retrieved; what follows starts on line 15. */
-const RETRIEVED = ['- preserve: { session: s, buffers: [src] }', '- kexec-load:', '- kexec-exec:', '- retrieve: { session: s }'];
+const RETRIEVED = [
+  '- preserve: { session: s, buffers: [src] }',
+  '- kexec-load:',
+  '- kexec-exec:',
+  '- retrieve: { session: s }',
+];
 
 /** A device nic on target vm; the device's `target:` line is line 9. */
 const onTarget = (targetLine: string) =>
-  lines('version: 1', 'targets:', '  vm:', '    local: {}', 'devices:', '  nic:', '    id: "8086:10c9"', '    driver: igb', `    ${targetLine}`, 'steps:', '  - bind: { device: nic }');
+  lines(
+    'version: 1',
+    'targets:',
+    '  vm:',
+    '    local: {}',
+    'devices:',
+    '  nic:',
+    '    id: "8086:10c9"',
+    '    driver: igb',
+    `    ${targetLine}`,
+    'steps:',
+    '  - bind: { device: nic }',
+  );
 
 const MEMCPY = '- memcpy-start: { device: nic, from: src, to: dst }';
 
@@ -68,7 +88,9 @@ const RULES: Record<string, Rule> = {
   },
   name: {
     good: top('name: soak-1'),
-    bad: [bad(top('name: Soak 1'), '2:7', 'name', `the string "Soak 1" is not valid: a name is 1 to 63 lowercase letters`)],
+    bad: [
+      bad(top('name: Soak 1'), '2:7', 'name', `the string "Soak 1" is not valid: a name is 1 to 63 lowercase letters`),
+    ],
   },
   description: {
     good: top('description: what this proves'),
@@ -76,7 +98,14 @@ const RULES: Record<string, Rule> = {
   },
   reboot: {
     good: top('reboot: kexec'),
-    bad: [bad(top('reboot: kexex'), '2:9', 'reboot', 'expected one of liveupdate, kexec; got the string "kexex"; did you mean "kexec"?')],
+    bad: [
+      bad(
+        top('reboot: kexex'),
+        '2:9',
+        'reboot',
+        'expected one of liveupdate, kexec; got the string "kexex"; did you mean "kexec"?',
+      ),
+    ],
   },
   iterations: {
     good: top('iterations: 3'),
@@ -110,7 +139,9 @@ const RULES: Record<string, Rule> = {
   },
   'timeouts.reboot': {
     good: top('timeouts:', '  reboot: 5m'),
-    bad: [bad(top('timeouts:', '  reboot: 3 min'), '3:11', 'timeouts.reboot', 'unknown duration unit "min" in "3 min"')],
+    bad: [
+      bad(top('timeouts:', '  reboot: 3 min'), '3:11', 'timeouts.reboot', 'unknown duration unit "min" in "3 min"'),
+    ],
   },
   'timeouts.boot': {
     good: top('timeouts:', '  boot: 1m30s'),
@@ -118,7 +149,14 @@ const RULES: Record<string, Rule> = {
   },
   'timeouts.total': {
     good: top('timeouts:', '  total: 12h'),
-    bad: [bad(top('timeouts:', '  total: forever'), '3:10', 'timeouts.total', 'expected a duration such as 500ms, 30s, 2m or 1h30m, got "forever"')],
+    bad: [
+      bad(
+        top('timeouts:', '  total: forever'),
+        '3:10',
+        'timeouts.total',
+        'expected a duration such as 500ms, 30s, 2m or 1h30m, got "forever"',
+      ),
+    ],
   },
   targets: {
     good: target('local: {}'),
@@ -127,17 +165,42 @@ const RULES: Record<string, Rule> = {
   'targets.*': {
     good: target('ssh: { host: lab1 }'),
     bad: [
-      bad(lines('version: 1', 'targets:', '  VM:', '    local: {}', 'steps:', '  - sleep: 1s'), '3:3', 'targets.VM', '"VM" is not a valid name'),
-      bad(lines('version: 1', 'targets:', '  vm: {}', 'steps:', '  - sleep: 1s'), '3:3', 'targets.vm', 'missing the target kind: one of qemu, ssh, local'),
-      bad(target('qemu: {}', 'local: {}'), '3:3', 'targets.vm', 'has 2 target kinds (qemu, local); give each its own target'),
-      bad(target('docker: {}'), '4:5', 'targets.vm.docker', 'unknown target kind "docker"; expected one of: qemu, ssh, local'),
+      bad(
+        lines('version: 1', 'targets:', '  VM:', '    local: {}', 'steps:', '  - sleep: 1s'),
+        '3:3',
+        'targets.VM',
+        '"VM" is not a valid name',
+      ),
+      bad(
+        lines('version: 1', 'targets:', '  vm: {}', 'steps:', '  - sleep: 1s'),
+        '3:3',
+        'targets.vm',
+        'missing the target kind: one of qemu, ssh, local',
+      ),
+      bad(
+        target('qemu: {}', 'local: {}'),
+        '3:3',
+        'targets.vm',
+        'has 2 target kinds (qemu, local); give each its own target',
+      ),
+      bad(
+        target('docker: {}'),
+        '4:5',
+        'targets.vm.docker',
+        'unknown target kind "docker"; expected one of: qemu, ssh, local',
+      ),
     ],
   },
   'targets.*.qemu': {
     good: target('qemu: {}'),
     bad: [
       bad(target('qemu: yes'), '4:11', 'targets.vm.qemu', 'expected a mapping, got the string "yes"'),
-      bad(target('qemu:', '  memroy: 4GiB'), '5:7', 'targets.vm.qemu.memroy', 'unknown key "memroy"; did you mean "memory"?'),
+      bad(
+        target('qemu:', '  memroy: 4GiB'),
+        '5:7',
+        'targets.vm.qemu.memroy',
+        'unknown key "memroy"; did you mean "memory"?',
+      ),
     ],
   },
   'targets.*.qemu.kernel': {
@@ -158,13 +221,20 @@ const RULES: Record<string, Rule> = {
   },
   'targets.*.qemu.cmdline': {
     good: target('qemu:', '  cmdline: quiet'),
-    bad: [bad(target('qemu:', '  cmdline: [quiet]'), '5:16', 'targets.vm.qemu.cmdline', 'expected a string, got a list')],
+    bad: [
+      bad(target('qemu:', '  cmdline: [quiet]'), '5:16', 'targets.vm.qemu.cmdline', 'expected a string, got a list'),
+    ],
   },
   'targets.*.qemu.memory': {
     good: target('qemu:', '  memory: 3GiB'),
     bad: [
       bad(target('qemu:', '  memory: 0'), '5:15', 'targets.vm.qemu.memory', 'a size must be positive, got 0'),
-      bad(target('qemu:', '  memory: 2gb'), '5:15', 'targets.vm.qemu.memory', 'unknown size unit "gb" in "2gb"; use B, KiB, MiB, GiB or TiB'),
+      bad(
+        target('qemu:', '  memory: 2gb'),
+        '5:15',
+        'targets.vm.qemu.memory',
+        'unknown size unit "gb" in "2gb"; use B, KiB, MiB, GiB or TiB',
+      ),
     ],
   },
   'targets.*.qemu.cpus': {
@@ -173,30 +243,75 @@ const RULES: Record<string, Rule> = {
   },
   'targets.*.qemu.iommu': {
     good: target('qemu:', '  iommu: virtio'),
-    bad: [bad(target('qemu:', '  iommu: amd'), '5:14', 'targets.vm.qemu.iommu', 'expected one of intel, virtio; got the string "amd"')],
+    bad: [
+      bad(
+        target('qemu:', '  iommu: amd'),
+        '5:14',
+        'targets.vm.qemu.iommu',
+        'expected one of intel, virtio; got the string "amd"',
+      ),
+    ],
   },
   'targets.*.qemu.devices': {
     good: target('qemu:', '  devices: []'),
-    bad: [bad(target('qemu:', '  devices: igb'), '5:16', 'targets.vm.qemu.devices', 'expected a list, got the string "igb"')],
+    bad: [
+      bad(
+        target('qemu:', '  devices: igb'),
+        '5:16',
+        'targets.vm.qemu.devices',
+        'expected a list, got the string "igb"',
+      ),
+    ],
   },
   'targets.*.qemu.devices[]': {
     good: target('qemu:', '  devices:', '    - model: igb'),
     bad: [
-      bad(target('qemu:', '  devices:', '    - count: 2'), '6:11', 'targets.vm.qemu.devices[0]', 'devices[0] needs "model"'),
-      bad(target('qemu:', '  devices:', '    - model: igb', '      colour: red'), '7:11', 'targets.vm.qemu.devices[0].colour', 'unknown key "colour"; expected one of: model, count, vfs'),
+      bad(
+        target('qemu:', '  devices:', '    - count: 2'),
+        '6:11',
+        'targets.vm.qemu.devices[0]',
+        'devices[0] needs "model"',
+      ),
+      bad(
+        target('qemu:', '  devices:', '    - model: igb', '      colour: red'),
+        '7:11',
+        'targets.vm.qemu.devices[0].colour',
+        'unknown key "colour"; expected one of: model, count, vfs',
+      ),
     ],
   },
   'targets.*.qemu.devices[].model': {
     good: target('qemu:', '  devices:', '    - model: nvme'),
-    bad: [bad(target('qemu:', '  devices:', '    - model: e1000'), '6:18', 'targets.vm.qemu.devices[0].model', 'expected one of igb, edu, nvme')],
+    bad: [
+      bad(
+        target('qemu:', '  devices:', '    - model: e1000'),
+        '6:18',
+        'targets.vm.qemu.devices[0].model',
+        'expected one of igb, edu, nvme',
+      ),
+    ],
   },
   'targets.*.qemu.devices[].count': {
     good: target('qemu:', '  devices:', '    - { model: igb, count: 8 }'),
-    bad: [bad(target('qemu:', '  devices:', '    - { model: igb, count: 9 }'), '6:32', 'targets.vm.qemu.devices[0].count', 'must be <= 8, got number 9')],
+    bad: [
+      bad(
+        target('qemu:', '  devices:', '    - { model: igb, count: 9 }'),
+        '6:32',
+        'targets.vm.qemu.devices[0].count',
+        'must be <= 8, got number 9',
+      ),
+    ],
   },
   'targets.*.qemu.devices[].vfs': {
     good: target('qemu:', '  devices:', '    - { model: igb, vfs: 7 }'),
-    bad: [bad(target('qemu:', '  devices:', '    - { model: igb, vfs: -1 }'), '6:30', 'targets.vm.qemu.devices[0].vfs', 'must be >= 0, got number -1')],
+    bad: [
+      bad(
+        target('qemu:', '  devices:', '    - { model: igb, vfs: -1 }'),
+        '6:30',
+        'targets.vm.qemu.devices[0].vfs',
+        'must be >= 0, got number -1',
+      ),
+    ],
   },
   'targets.*.ssh': {
     good: target('ssh: { host: lab1 }'),
@@ -214,7 +329,12 @@ const RULES: Record<string, Rule> = {
     good: target('ssh: { host: lab1, port: 2222 }'),
     bad: [
       bad(target('ssh: { host: lab1, port: 0 }'), '4:30', 'targets.vm.ssh.port', 'must be >= 1, got number 0'),
-      bad(target('ssh: { host: lab1, port: 65536 }'), '4:30', 'targets.vm.ssh.port', 'must be <= 65535, got number 65536'),
+      bad(
+        target('ssh: { host: lab1, port: 65536 }'),
+        '4:30',
+        'targets.vm.ssh.port',
+        'must be <= 65535, got number 65536',
+      ),
     ],
   },
   'targets.*.ssh.identity': {
@@ -223,19 +343,47 @@ const RULES: Record<string, Rule> = {
   },
   'targets.*.ssh.options': {
     good: target('ssh: { host: lab1, options: [ProxyJump=bastion] }'),
-    bad: [bad(target('ssh: { host: lab1, options: [ProxyJump] }'), '4:34', 'targets.vm.ssh.options[0]', 'an ssh option looks like Name=value')],
+    bad: [
+      bad(
+        target('ssh: { host: lab1, options: [ProxyJump] }'),
+        '4:34',
+        'targets.vm.ssh.options[0]',
+        'an ssh option looks like Name=value',
+      ),
+    ],
   },
   'targets.*.ssh.options[]': {
     good: target('ssh: { host: lab1, options: ["ConnectTimeout 5"] }'),
-    bad: [bad(target('ssh: { host: lab1, options: [5] }'), '4:34', 'targets.vm.ssh.options[0]', 'expected a string, got number 5')],
+    bad: [
+      bad(
+        target('ssh: { host: lab1, options: [5] }'),
+        '4:34',
+        'targets.vm.ssh.options[0]',
+        'expected a string, got number 5',
+      ),
+    ],
   },
   'targets.*.ssh.agent': {
     good: target('ssh: { host: lab1, agent: "sudo lustress agent --stdio" }'),
-    bad: [bad(target('ssh: { host: lab1, agent: [lustress] }'), '4:31', 'targets.vm.ssh.agent', 'expected a string, got a list')],
+    bad: [
+      bad(
+        target('ssh: { host: lab1, agent: [lustress] }'),
+        '4:31',
+        'targets.vm.ssh.agent',
+        'expected a string, got a list',
+      ),
+    ],
   },
   'targets.*.ssh.console': {
     good: target('ssh: { host: lab1, console: "ipmitool sol activate" }'),
-    bad: [bad(target('ssh: { host: lab1, console: 5 }'), '4:33', 'targets.vm.ssh.console', 'expected a string, got number 5')],
+    bad: [
+      bad(
+        target('ssh: { host: lab1, console: 5 }'),
+        '4:33',
+        'targets.vm.ssh.console',
+        'expected a string, got number 5',
+      ),
+    ],
   },
   'targets.*.ssh.kernels': {
     good: target('ssh: { host: lab1, kernels: [/boot/vmlinuz] }'),
@@ -243,7 +391,14 @@ const RULES: Record<string, Rule> = {
   },
   'targets.*.ssh.kernels[]': {
     good: target('ssh: { host: lab1, kernels: [/boot/a, /boot/b] }'),
-    bad: [bad(target('ssh: { host: lab1, kernels: [7] }'), '4:34', 'targets.vm.ssh.kernels[0]', 'expected a string, got number 7')],
+    bad: [
+      bad(
+        target('ssh: { host: lab1, kernels: [7] }'),
+        '4:34',
+        'targets.vm.ssh.kernels[0]',
+        'expected a string, got number 7',
+      ),
+    ],
   },
   'targets.*.ssh.initrd': {
     good: target('ssh: { host: lab1, initrd: /boot/initrd.img }'),
@@ -251,7 +406,14 @@ const RULES: Record<string, Rule> = {
   },
   'targets.*.ssh.disposable': {
     good: target('ssh: { host: lab1, disposable: true }'),
-    bad: [bad(target('ssh: { host: lab1, disposable: yes }'), '4:36', 'targets.vm.ssh.disposable', 'expected true or false, got the string "yes"')],
+    bad: [
+      bad(
+        target('ssh: { host: lab1, disposable: yes }'),
+        '4:36',
+        'targets.vm.ssh.disposable',
+        'expected true or false, got the string "yes"',
+      ),
+    ],
   },
   'targets.*.local': {
     good: target('local: {}'),
@@ -259,7 +421,14 @@ const RULES: Record<string, Rule> = {
   },
   'targets.*.local.disposable': {
     good: target('local: { disposable: false }'),
-    bad: [bad(target('local: { disposable: 1 }'), '4:26', 'targets.vm.local.disposable', 'expected true or false, got number 1')],
+    bad: [
+      bad(
+        target('local: { disposable: 1 }'),
+        '4:26',
+        'targets.vm.local.disposable',
+        'expected true or false, got number 1',
+      ),
+    ],
   },
   devices: {
     good: device('id: "8086:10c9"', 'driver: igb'),
@@ -268,34 +437,86 @@ const RULES: Record<string, Rule> = {
   'devices.*': {
     good: device('bdf: "0000:01:00.0"', 'driver: edu'),
     bad: [
-      bad(lines('version: 1', 'devices:', '  Nic:', '    id: "8086:10c9"', '    driver: igb', 'steps:', '  - sleep: 1s'), '3:3', 'devices.Nic', '"Nic" is not a valid name'),
+      bad(
+        lines('version: 1', 'devices:', '  Nic:', '    id: "8086:10c9"', '    driver: igb', 'steps:', '  - sleep: 1s'),
+        '3:3',
+        'devices.Nic',
+        '"Nic" is not a valid name',
+      ),
       bad(device('id: "8086:10c9"'), '3:3', 'devices.nic', 'nic needs "driver"'),
-      bad(device('id: "8086:10c9"', 'drvier: igb'), '5:5', 'devices.nic.drvier', 'unknown key "drvier"; did you mean "driver"?'),
+      bad(
+        device('id: "8086:10c9"', 'drvier: igb'),
+        '5:5',
+        'devices.nic.drvier',
+        'unknown key "drvier"; did you mean "driver"?',
+      ),
     ],
   },
   'devices.*.bdf': {
     good: device('bdf: 01:00.0', 'driver: igb'),
-    bad: [bad(device('bdf: "01:00.8"', 'driver: igb'), '4:10', 'devices.nic.bdf', 'the string "01:00.8" is not valid: a BDF looks like 0000:01:00.0 or 01:00.0')],
+    bad: [
+      bad(
+        device('bdf: "01:00.8"', 'driver: igb'),
+        '4:10',
+        'devices.nic.bdf',
+        'the string "01:00.8" is not valid: a BDF looks like 0000:01:00.0 or 01:00.0',
+      ),
+    ],
   },
   'devices.*.id': {
     good: device('id: "1234:11e8"', 'driver: edu'),
-    bad: [bad(device('id: "8086:10c"', 'driver: igb'), '4:9', 'devices.nic.id', 'an id is vendor:device in hex, like 8086:10c9')],
+    bad: [
+      bad(
+        device('id: "8086:10c"', 'driver: igb'),
+        '4:9',
+        'devices.nic.id',
+        'an id is vendor:device in hex, like 8086:10c9',
+      ),
+    ],
   },
   'devices.*.index': {
     good: device('id: "8086:10c9"', 'index: 1', 'driver: igb'),
-    bad: [bad(device('id: "8086:10c9"', 'index: -1', 'driver: igb'), '5:12', 'devices.nic.index', 'must be >= 0, got number -1')],
+    bad: [
+      bad(
+        device('id: "8086:10c9"', 'index: -1', 'driver: igb'),
+        '5:12',
+        'devices.nic.index',
+        'must be >= 0, got number -1',
+      ),
+    ],
   },
   'devices.*.vf': {
     good: device('id: "8086:10c9"', 'vf: 255', 'driver: igb'),
-    bad: [bad(device('id: "8086:10c9"', 'vf: 256', 'driver: igb'), '5:9', 'devices.nic.vf', 'must be <= 255, got number 256')],
+    bad: [
+      bad(
+        device('id: "8086:10c9"', 'vf: 256', 'driver: igb'),
+        '5:9',
+        'devices.nic.vf',
+        'must be <= 255, got number 256',
+      ),
+    ],
   },
   'devices.*.driver': {
     good: device('id: "1234:11e8"', 'driver: edu'),
-    bad: [bad(device('id: "8086:10c9"', 'driver: e1000'), '5:13', 'devices.nic.driver', 'expected one of igb, edu; got the string "e1000"')],
+    bad: [
+      bad(
+        device('id: "8086:10c9"', 'driver: e1000'),
+        '5:13',
+        'devices.nic.driver',
+        'expected one of igb, edu; got the string "e1000"',
+      ),
+    ],
   },
   'devices.*.iommu': {
     good: device('id: "8086:10c9"', 'driver: igb', 'iommu: type1v2'),
-    bad: [bad(device('id: "8086:10c9"', 'driver: igb', 'iommu: type3'), '6:12', 'devices.nic.iommu', 'expected one of type1, type1v2, iommufd-compat, iommufd; got the string "type3"; did you mean "type1"?')],
+    bad: [
+      bad(
+        device('id: "8086:10c9"', 'driver: igb', 'iommu: type3'),
+        '6:12',
+        'devices.nic.iommu',
+        'expected one of type1, type1v2, iommufd-compat, iommufd; got the string "type3"; did you mean "type1"?',
+      ),
+    ],
   },
   'devices.*.target': {
     good: onTarget('target: vm'),
@@ -303,7 +524,14 @@ const RULES: Record<string, Rule> = {
   },
   'devices.*.force': {
     good: device('id: "8086:10c9"', 'driver: igb', 'force: true'),
-    bad: [bad(device('id: "8086:10c9"', 'driver: igb', 'force: "yes"'), '6:12', 'devices.nic.force', 'expected true or false, got the string "yes"')],
+    bad: [
+      bad(
+        device('id: "8086:10c9"', 'driver: igb', 'force: "yes"'),
+        '6:12',
+        'devices.nic.force',
+        'expected true or false, got the string "yes"',
+      ),
+    ],
   },
   buffers: {
     good: buffer('size: 4KiB'),
@@ -312,7 +540,12 @@ const RULES: Record<string, Rule> = {
   'buffers.*': {
     good: buffer('size: 1MiB', 'backing: memfd', 'seed: 7'),
     bad: [
-      bad(lines('version: 1', 'buffers:', '  Big:', '    size: 4KiB', 'steps:', '  - sleep: 1s'), '3:3', 'buffers.Big', '"Big" is not a valid name'),
+      bad(
+        lines('version: 1', 'buffers:', '  Big:', '    size: 4KiB', 'steps:', '  - sleep: 1s'),
+        '3:3',
+        'buffers.Big',
+        '"Big" is not a valid name',
+      ),
       bad(buffer('backing: memfd'), '3:3', 'buffers.buf', 'buf needs "size"'),
       bad(buffer('sise: 4KiB'), '4:5', 'buffers.buf.sise', 'unknown key "sise"; did you mean "size"?'),
     ],
@@ -328,11 +561,20 @@ const RULES: Record<string, Rule> = {
   },
   'buffers.*.backing': {
     good: buffer('size: 2MiB', 'backing: hugetlb'),
-    bad: [bad(buffer('size: 2MiB', 'backing: hugepages'), '5:14', 'buffers.buf.backing', 'expected one of memfd, hugetlb')],
+    bad: [
+      bad(buffer('size: 2MiB', 'backing: hugepages'), '5:14', 'buffers.buf.backing', 'expected one of memfd, hugetlb'),
+    ],
   },
   'buffers.*.seed': {
     good: buffer('size: 4KiB', 'seed: 4294967295'),
-    bad: [bad(buffer('size: 4KiB', 'seed: 4294967296'), '5:11', 'buffers.buf.seed', 'must be <= 4294967295, got number 4294967296')],
+    bad: [
+      bad(
+        buffer('size: 4KiB', 'seed: 4294967296'),
+        '5:11',
+        'buffers.buf.seed',
+        'must be <= 4294967295, got number 4294967296',
+      ),
+    ],
   },
   steps: {
     good: steps(),
@@ -344,11 +586,21 @@ const RULES: Record<string, Rule> = {
   'steps[]': {
     good: steps('- sleep: 1s'),
     bad: [
-      bad(steps('- sleep: 1s', '  fill: { buffers: [src] }'), '11:5', 'steps[3]', 'has 2 step kinds (fill, sleep); give each its own step'),
+      bad(
+        steps('- sleep: 1s', '  fill: { buffers: [src] }'),
+        '11:5',
+        'steps[3]',
+        'has 2 step kinds (fill, sleep); give each its own step',
+      ),
       bad(steps('- name: nothing'), '11:5', 'steps[3]', 'missing the step kind: one of bind, map, fill, memcpy-start'),
       bad(steps('- 42'), '11:5', 'steps[3]', 'expected a mapping, got number 42'),
       bad(steps('- slep: 1s'), '11:5', 'steps[3].slep', 'unknown step kind "slep"; did you mean "sleep"?'),
-      bad(steps('- reboot: {}'), '11:5', 'steps[3].reboot', 'unknown step kind "reboot"; expected one of: bind, map, fill, memcpy-start, memcpy-wait, send-msi, expect-msi, preserve, kexec-load, kexec-exec, retrieve, verify, finish, sleep'),
+      bad(
+        steps('- reboot: {}'),
+        '11:5',
+        'steps[3].reboot',
+        'unknown step kind "reboot"; expected one of: bind, map, fill, memcpy-start, memcpy-wait, send-msi, expect-msi, preserve, kexec-load, kexec-exec, retrieve, verify, finish, sleep',
+      ),
       bad(steps('- sleep: 1s', '  nmae: settle'), '12:5', 'steps[3].nmae', 'unknown key "nmae"; did you mean "name"?'),
     ],
   },
@@ -362,20 +614,37 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].expect': {
     good: steps('- sleep: 1s', '  expect: error'),
-    bad: [bad(steps('- sleep: 1s', '  expect: failure'), '12:13', 'steps[3].expect', 'expected one of ok, error; got the string "failure"')],
+    bad: [
+      bad(
+        steps('- sleep: 1s', '  expect: failure'),
+        '12:13',
+        'steps[3].expect',
+        'expected one of ok, error; got the string "failure"',
+      ),
+    ],
   },
   'steps[].bind': {
     good: steps('- kexec-load:', '- kexec-exec:', '- bind: { device: nic }'),
     bad: [
       bad(steps('- bind: nic'), '11:11', 'steps[3].bind', 'expected a mapping, got the string "nic"'),
-      bad(steps('- kexec-load:', '- kexec-exec:', '- bind: { device: nic, name: again }'), '13:26', 'steps[5].bind.name', '"name" belongs to the step, not to its arguments: write it beside "bind", at the same indentation'),
+      bad(
+        steps('- kexec-load:', '- kexec-exec:', '- bind: { device: nic, name: again }'),
+        '13:26',
+        'steps[5].bind.name',
+        '"name" belongs to the step, not to its arguments: write it beside "bind", at the same indentation',
+      ),
     ],
   },
   'steps[].bind.device': {
     good: steps('- kexec-load:', '- kexec-exec:', '- bind: { device: nic }'),
     bad: [
       bad(steps('- kexec-load:', '- kexec-exec:', '- bind: {}'), '13:5', 'steps[5].bind', 'bind needs "device"'),
-      bad(steps('- kexec-load:', '- kexec-exec:', '- bind: { devcie: nic }'), '13:13', 'steps[5].bind.devcie', 'unknown key "devcie"; did you mean "device"?'),
+      bad(
+        steps('- kexec-load:', '- kexec-exec:', '- bind: { devcie: nic }'),
+        '13:13',
+        'steps[5].bind.devcie',
+        'unknown key "devcie"; did you mean "device"?',
+      ),
     ],
   },
   'steps[].map': {
@@ -392,7 +661,14 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].map.buffers[]': {
     good: steps('- map: { device: nic, buffers: [src, dst] }'),
-    bad: [bad(steps('- map: { device: nic, buffers: [7] }'), '11:35', 'steps[3].map.buffers[0]', 'expected a string, got number 7')],
+    bad: [
+      bad(
+        steps('- map: { device: nic, buffers: [7] }'),
+        '11:35',
+        'steps[3].map.buffers[0]',
+        'expected a string, got number 7',
+      ),
+    ],
   },
   'steps[].fill': {
     good: steps('- fill: { buffers: [src] }'),
@@ -400,43 +676,108 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].fill.buffers': {
     good: steps('- fill: { buffers: [dst] }'),
-    bad: [bad(steps('- fill: { buffers: src }'), '11:22', 'steps[3].fill.buffers', 'expected a list, got the string "src"')],
+    bad: [
+      bad(steps('- fill: { buffers: src }'), '11:22', 'steps[3].fill.buffers', 'expected a list, got the string "src"'),
+    ],
   },
   'steps[].fill.buffers[]': {
     good: steps('- fill: { buffers: [src, dst] }'),
-    bad: [bad(steps('- fill: { buffers: [src, 5] }'), '11:28', 'steps[3].fill.buffers[1]', 'expected a string, got number 5')],
+    bad: [
+      bad(
+        steps('- fill: { buffers: [src, 5] }'),
+        '11:28',
+        'steps[3].fill.buffers[1]',
+        'expected a string, got number 5',
+      ),
+    ],
   },
   'steps[].memcpy-start': {
     good: steps(MEMCPY),
-    bad: [bad(steps('- memcpy-start: { device: nic, from: src }'), '11:5', 'steps[3].memcpy-start', 'memcpy-start needs "to"')],
+    bad: [
+      bad(
+        steps('- memcpy-start: { device: nic, from: src }'),
+        '11:5',
+        'steps[3].memcpy-start',
+        'memcpy-start needs "to"',
+      ),
+    ],
   },
   'steps[].memcpy-start.device': {
     good: steps(MEMCPY),
-    bad: [bad(steps('- memcpy-start: { device: 1, from: src, to: dst }'), '11:29', 'steps[3].memcpy-start.device', 'expected a string, got number 1')],
+    bad: [
+      bad(
+        steps('- memcpy-start: { device: 1, from: src, to: dst }'),
+        '11:29',
+        'steps[3].memcpy-start.device',
+        'expected a string, got number 1',
+      ),
+    ],
   },
   'steps[].memcpy-start.from': {
     good: steps('- memcpy-start: { device: nic, from: dst, to: src }'),
-    bad: [bad(steps('- memcpy-start: { device: nic, from: [src], to: dst }'), '11:40', 'steps[3].memcpy-start.from', 'expected a string, got a list')],
+    bad: [
+      bad(
+        steps('- memcpy-start: { device: nic, from: [src], to: dst }'),
+        '11:40',
+        'steps[3].memcpy-start.from',
+        'expected a string, got a list',
+      ),
+    ],
   },
   'steps[].memcpy-start.to': {
     good: steps(MEMCPY),
-    bad: [bad(steps('- memcpy-start: { device: nic, from: src, to: 2 }'), '11:49', 'steps[3].memcpy-start.to', 'expected a string, got number 2')],
+    bad: [
+      bad(
+        steps('- memcpy-start: { device: nic, from: src, to: 2 }'),
+        '11:49',
+        'steps[3].memcpy-start.to',
+        'expected a string, got number 2',
+      ),
+    ],
   },
   'steps[].memcpy-start.size': {
     good: steps('- memcpy-start: { device: nic, from: src, to: dst, size: 1KiB }'),
-    bad: [bad(steps('- memcpy-start: { device: nic, from: src, to: dst, size: 1kb }'), '11:60', 'steps[3].memcpy-start.size', 'unknown size unit "kb" in "1kb"')],
+    bad: [
+      bad(
+        steps('- memcpy-start: { device: nic, from: src, to: dst, size: 1kb }'),
+        '11:60',
+        'steps[3].memcpy-start.size',
+        'unknown size unit "kb" in "1kb"',
+      ),
+    ],
   },
   'steps[].memcpy-start.count': {
     good: steps('- memcpy-start: { device: nic, from: src, to: dst, count: 4095 }'),
-    bad: [bad(steps('- memcpy-start: { device: nic, from: src, to: dst, count: 0 }'), '11:61', 'steps[3].memcpy-start.count', 'must be >= 1, got number 0')],
+    bad: [
+      bad(
+        steps('- memcpy-start: { device: nic, from: src, to: dst, count: 0 }'),
+        '11:61',
+        'steps[3].memcpy-start.count',
+        'must be >= 1, got number 0',
+      ),
+    ],
   },
   'steps[].memcpy-start.unmapped': {
     good: steps('- memcpy-start: { device: nic, from: src, to: dst, unmapped: to }'),
-    bad: [bad(steps('- memcpy-start: { device: nic, from: src, to: dst, unmapped: both }'), '11:64', 'steps[3].memcpy-start.unmapped', 'expected one of from, to; got the string "both"')],
+    bad: [
+      bad(
+        steps('- memcpy-start: { device: nic, from: src, to: dst, unmapped: both }'),
+        '11:64',
+        'steps[3].memcpy-start.unmapped',
+        'expected one of from, to; got the string "both"',
+      ),
+    ],
   },
   'steps[].memcpy-wait': {
     good: steps(MEMCPY, '- memcpy-wait: { device: nic }'),
-    bad: [bad(steps(MEMCPY, '- memcpy-wait: nic'), '12:18', 'steps[4].memcpy-wait', 'expected a mapping, got the string "nic"')],
+    bad: [
+      bad(
+        steps(MEMCPY, '- memcpy-wait: nic'),
+        '12:18',
+        'steps[4].memcpy-wait',
+        'expected a mapping, got the string "nic"',
+      ),
+    ],
   },
   'steps[].memcpy-wait.device': {
     good: steps(MEMCPY, '- memcpy-wait: { device: nic }'),
@@ -452,7 +793,14 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].send-msi.count': {
     good: steps('- send-msi: { device: nic, count: 1000000 }'),
-    bad: [bad(steps('- send-msi: { device: nic, count: 1000001 }'), '11:37', 'steps[3].send-msi.count', 'must be <= 1000000, got number 1000001')],
+    bad: [
+      bad(
+        steps('- send-msi: { device: nic, count: 1000001 }'),
+        '11:37',
+        'steps[3].send-msi.count',
+        'must be <= 1000000, got number 1000001',
+      ),
+    ],
   },
   'steps[].expect-msi': {
     good: steps('- expect-msi: { device: nic, count: 0 }'),
@@ -466,12 +814,24 @@ const RULES: Record<string, Rule> = {
     good: steps('- expect-msi: { device: nic, count: 3 }'),
     bad: [
       bad(steps('- expect-msi: { device: nic }'), '11:5', 'steps[3].expect-msi', 'expect-msi needs "count"'),
-      bad(steps('- expect-msi: { device: nic, count: -1 }'), '11:39', 'steps[3].expect-msi.count', 'must be >= 0, got number -1'),
+      bad(
+        steps('- expect-msi: { device: nic, count: -1 }'),
+        '11:39',
+        'steps[3].expect-msi.count',
+        'must be >= 0, got number -1',
+      ),
     ],
   },
   'steps[].expect-msi.within': {
     good: steps('- expect-msi: { device: nic, count: 1, within: 2s }'),
-    bad: [bad(steps('- expect-msi: { device: nic, count: 1, within: 2 }'), '11:50', 'steps[3].expect-msi.within', 'a duration needs a unit (ms, s, m, h, d), e.g. "2s"')],
+    bad: [
+      bad(
+        steps('- expect-msi: { device: nic, count: 1, within: 2 }'),
+        '11:50',
+        'steps[3].expect-msi.within',
+        'a duration needs a unit (ms, s, m, h, d), e.g. "2s"',
+      ),
+    ],
   },
   'steps[].preserve': {
     good: steps('- preserve: { session: s, buffers: [src] }'),
@@ -483,23 +843,58 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].preserve.buffers': {
     good: steps('- preserve: { session: s, buffers: [src, dst] }'),
-    bad: [bad(steps('- preserve: { session: s, buffers: [] }'), '11:38', 'steps[3].preserve.buffers', 'needs at least 1 item')],
+    bad: [
+      bad(
+        steps('- preserve: { session: s, buffers: [] }'),
+        '11:38',
+        'steps[3].preserve.buffers',
+        'needs at least 1 item',
+      ),
+    ],
   },
   'steps[].preserve.buffers[]': {
     good: steps('- preserve: { session: s, buffers: [dst] }'),
-    bad: [bad(steps('- preserve: { session: s, buffers: [src, {}] }'), '11:44', 'steps[3].preserve.buffers[1]', 'expected a string, got a mapping')],
+    bad: [
+      bad(
+        steps('- preserve: { session: s, buffers: [src, {}] }'),
+        '11:44',
+        'steps[3].preserve.buffers[1]',
+        'expected a string, got a mapping',
+      ),
+    ],
   },
   'steps[].preserve.devices': {
     good: steps('- preserve: { session: s, devices: [nic] }'),
-    bad: [bad(steps('- preserve: { session: s, devices: nic }'), '11:38', 'steps[3].preserve.devices', 'expected a list, got the string "nic"')],
+    bad: [
+      bad(
+        steps('- preserve: { session: s, devices: nic }'),
+        '11:38',
+        'steps[3].preserve.devices',
+        'expected a list, got the string "nic"',
+      ),
+    ],
   },
   'steps[].preserve.devices[]': {
     good: steps('- preserve: { session: s, devices: [nic], buffers: [src] }'),
-    bad: [bad(steps('- preserve: { session: s, devices: [nic, 3] }'), '11:44', 'steps[3].preserve.devices[1]', 'expected a string, got number 3')],
+    bad: [
+      bad(
+        steps('- preserve: { session: s, devices: [nic, 3] }'),
+        '11:44',
+        'steps[3].preserve.devices[1]',
+        'expected a string, got number 3',
+      ),
+    ],
   },
   'steps[].kexec-load': {
     good: steps('- kexec-load:'),
-    bad: [bad(steps('- kexec-load: debian'), '11:17', 'steps[3].kexec-load', 'expected a mapping or nothing, got the string "debian"')],
+    bad: [
+      bad(
+        steps('- kexec-load: debian'),
+        '11:17',
+        'steps[3].kexec-load',
+        'expected a mapping or nothing, got the string "debian"',
+      ),
+    ],
   },
   'steps[].kexec-load.kernel': {
     good: steps('- kexec-load: { kernel: debian }'),
@@ -507,26 +902,59 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].kexec-load.initrd': {
     good: steps('- kexec-load: { initrd: /boot/initrd.img }'),
-    bad: [bad(steps('- kexec-load: { initrd: 0 }'), '11:27', 'steps[3].kexec-load.initrd', 'expected a string, got number 0')],
+    bad: [
+      bad(
+        steps('- kexec-load: { initrd: 0 }'),
+        '11:27',
+        'steps[3].kexec-load.initrd',
+        'expected a string, got number 0',
+      ),
+    ],
   },
   'steps[].kexec-load.cmdline': {
     good: steps('- kexec-load: { cmdline: "quiet" }'),
-    bad: [bad(steps('- kexec-load: { cmdline: {} }'), '11:28', 'steps[3].kexec-load.cmdline', 'expected a string, got a mapping')],
+    bad: [
+      bad(
+        steps('- kexec-load: { cmdline: {} }'),
+        '11:28',
+        'steps[3].kexec-load.cmdline',
+        'expected a string, got a mapping',
+      ),
+    ],
   },
   'steps[].kexec-exec': {
     good: steps('- kexec-load:', '- kexec-exec:'),
     bad: [
-      bad(steps('- kexec-load:', '- kexec-exec: now'), '12:17', 'steps[4].kexec-exec', 'expected a mapping or nothing, got the string "now"'),
-      bad(steps('- kexec-load:', '- kexec-exec: { wait: 1s }'), '12:19', 'steps[4].kexec-exec.wait', 'unknown key "wait"; kexec-exec takes no arguments'),
+      bad(
+        steps('- kexec-load:', '- kexec-exec: now'),
+        '12:17',
+        'steps[4].kexec-exec',
+        'expected a mapping or nothing, got the string "now"',
+      ),
+      bad(
+        steps('- kexec-load:', '- kexec-exec: { wait: 1s }'),
+        '12:19',
+        'steps[4].kexec-exec.wait',
+        'unknown key "wait"; kexec-exec takes no arguments',
+      ),
     ],
   },
   'steps[].retrieve': {
     good: steps(...RETRIEVED),
-    bad: [bad(steps(...RETRIEVED.slice(0, 3), '- retrieve: s'), '14:15', 'steps[6].retrieve', 'expected a mapping, got the string "s"')],
+    bad: [
+      bad(
+        steps(...RETRIEVED.slice(0, 3), '- retrieve: s'),
+        '14:15',
+        'steps[6].retrieve',
+        'expected a mapping, got the string "s"',
+      ),
+    ],
   },
   'steps[].retrieve.session': {
     good: steps(...RETRIEVED),
-    bad: [bad(steps(...RETRIEVED.slice(0, 3), '- retrieve: {}'), '14:5', 'steps[6].retrieve', 'retrieve needs "session"')],
+    bad: [
+      bad(steps(...RETRIEVED.slice(0, 3), '- retrieve: {}'), '14:5', 'steps[6].retrieve', 'retrieve needs "session"'),
+    ],
   },
   'steps[].verify': {
     good: steps('- verify: { buffers: [src] }'),
@@ -538,23 +966,53 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].verify.buffers[]': {
     good: steps('- verify: { buffers: [dst] }'),
-    bad: [bad(steps('- verify: { buffers: [src, ""] }'), '11:30', 'steps[3].verify.buffers[1]', 'the string "" is not valid: a name is 1 to 63')],
+    bad: [
+      bad(
+        steps('- verify: { buffers: [src, ""] }'),
+        '11:30',
+        'steps[3].verify.buffers[1]',
+        'the string "" is not valid: a name is 1 to 63',
+      ),
+    ],
   },
   'steps[].verify.pattern': {
     good: steps('- verify: { buffers: [dst], pattern: src }'),
-    bad: [bad(steps('- verify: { buffers: [dst], pattern: 5 }'), '11:40', 'steps[3].verify.pattern', 'expected a string, got number 5')],
+    bad: [
+      bad(
+        steps('- verify: { buffers: [dst], pattern: 5 }'),
+        '11:40',
+        'steps[3].verify.pattern',
+        'expected a string, got number 5',
+      ),
+    ],
   },
   'steps[].verify.size': {
     good: steps('- verify: { buffers: [dst], size: 1KiB }'),
-    bad: [bad(steps('- verify: { buffers: [dst], size: -1 }'), '11:37', 'steps[3].verify.size', 'a size must be positive, got -1')],
+    bad: [
+      bad(
+        steps('- verify: { buffers: [dst], size: -1 }'),
+        '11:37',
+        'steps[3].verify.size',
+        'a size must be positive, got -1',
+      ),
+    ],
   },
   'steps[].finish': {
     good: steps(...RETRIEVED, '- finish: { session: s }'),
-    bad: [bad(steps(...RETRIEVED, '- finish: s'), '15:13', 'steps[7].finish', 'expected a mapping, got the string "s"')],
+    bad: [
+      bad(steps(...RETRIEVED, '- finish: s'), '15:13', 'steps[7].finish', 'expected a mapping, got the string "s"'),
+    ],
   },
   'steps[].finish.session': {
     good: steps(...RETRIEVED, '- finish: { session: s }'),
-    bad: [bad(steps(...RETRIEVED, '- finish: { session: S }'), '15:24', 'steps[7].finish.session', 'the string "S" is not valid: a name is')],
+    bad: [
+      bad(
+        steps(...RETRIEVED, '- finish: { session: S }'),
+        '15:24',
+        'steps[7].finish.session',
+        'the string "S" is not valid: a name is',
+      ),
+    ],
   },
   'steps[].corrupt': {
     good: steps('- corrupt: { buffer: src, offset: 100 }'),
@@ -566,11 +1024,25 @@ const RULES: Record<string, Rule> = {
   },
   'steps[].corrupt.offset': {
     good: steps('- corrupt: { buffer: src, offset: 4095 }'),
-    bad: [bad(steps('- corrupt: { buffer: src, offset: -1 }'), '11:37', 'steps[3].corrupt.offset', 'must be >= 0, got number -1')],
+    bad: [
+      bad(
+        steps('- corrupt: { buffer: src, offset: -1 }'),
+        '11:37',
+        'steps[3].corrupt.offset',
+        'must be >= 0, got number -1',
+      ),
+    ],
   },
   'steps[].corrupt.xor': {
     good: steps('- corrupt: { buffer: src, offset: 1, xor: 255 }'),
-    bad: [bad(steps('- corrupt: { buffer: src, offset: 1, xor: 0 }'), '11:45', 'steps[3].corrupt.xor', 'must be >= 1, got number 0')],
+    bad: [
+      bad(
+        steps('- corrupt: { buffer: src, offset: 1, xor: 0 }'),
+        '11:45',
+        'steps[3].corrupt.xor',
+        'must be >= 1, got number 0',
+      ),
+    ],
   },
   'steps[].sleep': {
     good: steps('- sleep: 250ms'),
@@ -587,7 +1059,10 @@ type Schema = Record<string, any>;
 function schemaPaths(root: Schema): string[] {
   const paths: string[] = [];
   // A $ref's siblings (description, default) describe the use; the definition holds the rules.
-  const resolve = (node: Schema): Schema => (node.$ref ? { ...resolve(root.definitions[node.$ref.replace('#/definitions/', '')]), ...node, $ref: undefined } : node);
+  const resolve = (node: Schema): Schema =>
+    node.$ref
+      ? { ...resolve(root.definitions[node.$ref.replace('#/definitions/', '')]), ...node, $ref: undefined }
+      : node;
   const walk = (raw: Schema, path: string) => {
     const node = resolve(raw);
     for (const [key, child] of Object.entries<Schema>(node.properties ?? {})) {
@@ -611,14 +1086,26 @@ function schemaPaths(root: Schema): string[] {
 t.test('every property path of the schema has a rule in this file', async (t) => {
   const paths = schemaPaths(scenarioSchema());
   t.ok(paths.length > 100, `the walk finds the schema's paths (found ${paths.length})`);
-  t.same(paths.filter((p) => !(p in RULES)), [], 'schema paths without a rule here');
-  t.same(Object.keys(RULES).filter((p) => !paths.includes(p)), [], 'rules here for paths the schema no longer has');
+  t.same(
+    paths.filter((p) => !(p in RULES)),
+    [],
+    'schema paths without a rule here',
+  );
+  t.same(
+    Object.keys(RULES).filter((p) => !paths.includes(p)),
+    [],
+    'rules here for paths the schema no longer has',
+  );
 });
 
 for (const [path, rule] of Object.entries(RULES)) {
   t.test(path, async (t) => {
     const good = checkScenarioText('good.yaml', rule.good);
-    t.same(good.ok ? [] : good.problems.map((p) => `${p.line}:${p.col} ${afterPosition(p)}`), [], 'a scenario that keeps the rule is accepted');
+    t.same(
+      good.ok ? [] : good.problems.map((p) => `${p.line}:${p.col} ${afterPosition(p)}`),
+      [],
+      'a scenario that keeps the rule is accepted',
+    );
     for (const broken of rule.bad) {
       const expected: ExpectedProblem[] = [{ at: broken.at, path: broken.path, text: broken.message }];
       const { actual, wanted } = compareProblems(checkScenarioText('bad.yaml', broken.yaml), expected);
@@ -675,7 +1162,13 @@ const SEMANTIC_CASES: Case[] = [
   {
     name: 'a device target when the scenario has no targets',
     yaml: device('id: "8086:10c9"', 'driver: igb', 'target: vm'),
-    problems: [problem('6:13', 'devices.nic.target', 'names a target but the scenario has no "targets" (the default target is "default")')],
+    problems: [
+      problem(
+        '6:13',
+        'devices.nic.target',
+        'names a target but the scenario has no "targets" (the default target is "default")',
+      ),
+    ],
   },
   {
     name: 'a reference that is not a valid name gets the schema message only',
@@ -684,13 +1177,27 @@ const SEMANTIC_CASES: Case[] = [
   },
   {
     name: 'a device used before any bind',
-    yaml: lines('version: 1', 'devices:', '  nic: { id: "8086:10c9", driver: igb }', 'steps:', '  - send-msi: { device: nic }'),
-    problems: [problem('5:25', 'steps[0].send-msi.device', 'device "nic" is not bound; add a bind step before this one')],
+    yaml: lines(
+      'version: 1',
+      'devices:',
+      '  nic: { id: "8086:10c9", driver: igb }',
+      'steps:',
+      '  - send-msi: { device: nic }',
+    ),
+    problems: [
+      problem('5:25', 'steps[0].send-msi.device', 'device "nic" is not bound; add a bind step before this one'),
+    ],
   },
   {
     name: 'a device used after a reboot without binding it again',
     yaml: steps('- kexec-load:', '- kexec-exec:', '- send-msi: { device: nic }'),
-    problems: [problem('13:25', 'steps[5].send-msi.device', 'device "nic" is not bound since the reboot at steps[4]; add a bind step before this one')],
+    problems: [
+      problem(
+        '13:25',
+        'steps[5].send-msi.device',
+        'device "nic" is not bound since the reboot at steps[4]; add a bind step before this one',
+      ),
+    ],
   },
   {
     name: 'a device bound twice',
@@ -699,12 +1206,41 @@ const SEMANTIC_CASES: Case[] = [
   },
   {
     name: 'a copy from a buffer that is not mapped',
-    yaml: lines('version: 1', 'devices:', '  nic: { id: "8086:10c9", driver: igb }', 'buffers:', '  src: { size: 4KiB }', '  dst: { size: 4KiB }', 'steps:', '  - bind: { device: nic }', '  - map: { device: nic, buffers: [dst] }', `  ${MEMCPY}`),
-    problems: [problem('10:40', 'steps[2].memcpy-start.from', 'buffer "src" is not mapped for device "nic"; add it to a map step first')],
+    yaml: lines(
+      'version: 1',
+      'devices:',
+      '  nic: { id: "8086:10c9", driver: igb }',
+      'buffers:',
+      '  src: { size: 4KiB }',
+      '  dst: { size: 4KiB }',
+      'steps:',
+      '  - bind: { device: nic }',
+      '  - map: { device: nic, buffers: [dst] }',
+      `  ${MEMCPY}`,
+    ),
+    problems: [
+      problem(
+        '10:40',
+        'steps[2].memcpy-start.from',
+        'buffer "src" is not mapped for device "nic"; add it to a map step first',
+      ),
+    ],
   },
   {
     name: 'a copy whose unmapped side is on purpose',
-    yaml: lines('version: 1', 'devices:', '  nic: { id: "8086:10c9", driver: igb }', 'buffers:', '  src: { size: 4KiB }', '  dst: { size: 4KiB }', 'steps:', '  - bind: { device: nic }', '  - map: { device: nic, buffers: [dst] }', '  - memcpy-start: { device: nic, from: src, to: dst, unmapped: from }', '    expect: error'),
+    yaml: lines(
+      'version: 1',
+      'devices:',
+      '  nic: { id: "8086:10c9", driver: igb }',
+      'buffers:',
+      '  src: { size: 4KiB }',
+      '  dst: { size: 4KiB }',
+      'steps:',
+      '  - bind: { device: nic }',
+      '  - map: { device: nic, buffers: [dst] }',
+      '  - memcpy-start: { device: nic, from: src, to: dst, unmapped: from }',
+      '    expect: error',
+    ),
     problems: [],
   },
   {
@@ -717,7 +1253,18 @@ const SEMANTIC_CASES: Case[] = [
   },
   {
     name: 'a copy larger than both buffers: one message, about the smaller',
-    yaml: lines('version: 1', 'devices:', '  nic: { id: "8086:10c9", driver: igb }', 'buffers:', '  src: { size: 8KiB }', '  dst: { size: 4KiB }', 'steps:', '  - bind: { device: nic }', '  - map: { device: nic, buffers: [src, dst] }', '  - memcpy-start: { device: nic, from: src, to: dst, size: 16KiB }'),
+    yaml: lines(
+      'version: 1',
+      'devices:',
+      '  nic: { id: "8086:10c9", driver: igb }',
+      'buffers:',
+      '  src: { size: 8KiB }',
+      '  dst: { size: 4KiB }',
+      'steps:',
+      '  - bind: { device: nic }',
+      '  - map: { device: nic, buffers: [src, dst] }',
+      '  - memcpy-start: { device: nic, from: src, to: dst, size: 16KiB }',
+    ),
     problems: [problem('10:60', 'steps[2].memcpy-start.size', 'copies 16384 bytes but buffer "dst" holds 4096')],
   },
   {
@@ -733,7 +1280,13 @@ const SEMANTIC_CASES: Case[] = [
   {
     name: 'memcpy-wait after a reboot for copies started before it',
     yaml: steps(MEMCPY, '- kexec-load:', '- kexec-exec:', '- bind: { device: nic }', '- memcpy-wait: { device: nic }'),
-    problems: [problem('15:5', 'steps[7].memcpy-wait', 'nothing to wait for: no memcpy-start comes before this step since the reboot at steps[5]')],
+    problems: [
+      problem(
+        '15:5',
+        'steps[7].memcpy-wait',
+        'nothing to wait for: no memcpy-start comes before this step since the reboot at steps[5]',
+      ),
+    ],
   },
   {
     name: 'kexec-exec with no kexec-load before it',
@@ -747,8 +1300,17 @@ const SEMANTIC_CASES: Case[] = [
   },
   {
     name: 'preserve in a scenario that does a plain kexec',
-    yaml: lines('version: 1', 'reboot: kexec', 'buffers:', '  src: { size: 4KiB }', 'steps:', '  - preserve: { session: s, buffers: [src] }'),
-    problems: [problem('6:5', 'steps[0].preserve', 'preserve needs "reboot: liveupdate"; this scenario does a plain kexec')],
+    yaml: lines(
+      'version: 1',
+      'reboot: kexec',
+      'buffers:',
+      '  src: { size: 4KiB }',
+      'steps:',
+      '  - preserve: { session: s, buffers: [src] }',
+    ),
+    problems: [
+      problem('6:5', 'steps[0].preserve', 'preserve needs "reboot: liveupdate"; this scenario does a plain kexec'),
+    ],
   },
   {
     name: 'preserve with neither buffers nor devices',
@@ -763,17 +1325,41 @@ const SEMANTIC_CASES: Case[] = [
   {
     name: 'retrieve in the boot that preserved the session',
     yaml: steps('- preserve: { session: s, buffers: [src] }', '- retrieve: { session: s }'),
-    problems: [problem('12:26', 'steps[4].retrieve.session', 'session "s" was preserved in this same boot; retrieve comes after a kexec-exec')],
+    problems: [
+      problem(
+        '12:26',
+        'steps[4].retrieve.session',
+        'session "s" was preserved in this same boot; retrieve comes after a kexec-exec',
+      ),
+    ],
   },
   {
     name: 'retrieve of a session nothing preserves',
-    yaml: steps('- preserve: { session: vm1, buffers: [src] }', '- kexec-load:', '- kexec-exec:', '- retrieve: { session: vm2 }'),
-    problems: [problem('14:26', 'steps[6].retrieve.session', 'no preserve step creates session "vm2" before this one; did you mean "vm1"?')],
+    yaml: steps(
+      '- preserve: { session: vm1, buffers: [src] }',
+      '- kexec-load:',
+      '- kexec-exec:',
+      '- retrieve: { session: vm2 }',
+    ),
+    problems: [
+      problem(
+        '14:26',
+        'steps[6].retrieve.session',
+        'no preserve step creates session "vm2" before this one; did you mean "vm1"?',
+      ),
+    ],
   },
   {
     name: 'finish before retrieve',
-    yaml: steps('- preserve: { session: s, buffers: [src] }', '- kexec-load:', '- kexec-exec:', '- finish: { session: s }'),
-    problems: [problem('14:24', 'steps[6].finish.session', 'session "s" is not retrieved in this boot; finish follows retrieve')],
+    yaml: steps(
+      '- preserve: { session: s, buffers: [src] }',
+      '- kexec-load:',
+      '- kexec-exec:',
+      '- finish: { session: s }',
+    ),
+    problems: [
+      problem('14:24', 'steps[6].finish.session', 'session "s" is not retrieved in this boot; finish follows retrieve'),
+    ],
   },
   {
     name: 'finish twice',
@@ -783,7 +1369,13 @@ const SEMANTIC_CASES: Case[] = [
   {
     name: 'verify after a reboot of a buffer nothing preserved',
     yaml: steps(...RETRIEVED, '- verify: { buffers: [src, dst] }'),
-    problems: [problem('15:30', 'steps[7].verify.buffers[1]', 'buffer "dst" does not survive the reboot at steps[5]: retrieve a session that preserves it (or fill it again) before verifying')],
+    problems: [
+      problem(
+        '15:30',
+        'steps[7].verify.buffers[1]',
+        'buffer "dst" does not survive the reboot at steps[5]: retrieve a session that preserves it (or fill it again) before verifying',
+      ),
+    ],
   },
   {
     name: 'verify after a reboot of a buffer filled again',
@@ -808,7 +1400,9 @@ const SEMANTIC_CASES: Case[] = [
   {
     name: 'index with bdf',
     yaml: device('bdf: "0000:01:00.0"', 'index: 1', 'driver: igb'),
-    problems: [problem('5:5', 'devices.nic.index', '"index" picks among devices matching "id"; with "bdf" it means nothing')],
+    problems: [
+      problem('5:5', 'devices.nic.index', '"index" picks among devices matching "id"; with "bdf" it means nothing'),
+    ],
   },
 ];
 

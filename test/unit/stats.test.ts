@@ -5,7 +5,10 @@ t.test('the same seed replays the same jitter; another seed does not', async (t)
   const draw = (seed: number) => Array.from({ length: 50 }, seededRandom(seed));
   t.same(draw(42), draw(42));
   t.not(draw(42).join(), draw(43).join());
-  t.ok(draw(7).every((x) => x >= 0 && x < 1), 'values lie in [0, 1)');
+  t.ok(
+    draw(7).every((x) => x >= 0 && x < 1),
+    'values lie in [0, 1)',
+  );
   const mean = draw(9).reduce((a, b) => a + b, 0) / 50;
   t.ok(mean > 0.3 && mean < 0.7, `roughly uniform (mean ${mean.toFixed(2)})`);
 });

@@ -1,5 +1,11 @@
 import t from 'tap';
-import { formatDuration, formatSize, parseDuration, parseSize, type Parsed } from '../../orchestrator/scenario/units.js';
+import {
+  formatDuration,
+  formatSize,
+  parseDuration,
+  parseSize,
+  type Parsed,
+} from '../../orchestrator/scenario/units.js';
 
 const ok = (value: number): Parsed => ({ ok: true, value });
 
@@ -59,13 +65,21 @@ t.test('parseSize: sizes beyond exact integers are refused as too large', async 
 
 t.test('parseSize: unknown units name the known ones', async (t) => {
   for (const text of ['4QiB', '4kib', '4 bytes', '4Ki']) {
-    t.match(messageOf(parseSize(text)), `unknown size unit "${text.replace(/^4\s*/, '')}" in "${text}"; use B, KiB, MiB, GiB or TiB`, text);
+    t.match(
+      messageOf(parseSize(text)),
+      `unknown size unit "${text.replace(/^4\s*/, '')}" in "${text}"; use B, KiB, MiB, GiB or TiB`,
+      text,
+    );
   }
 });
 
 t.test('parseSize: text that is not a size at all', async (t) => {
   for (const text of ['', 'KiB', 'four KiB', '4 KiB MiB', '1e3', '0x10']) {
-    t.match(messageOf(parseSize(text)), `expected a size such as 4KiB, 64MiB or 1GiB, got "${text}"`, JSON.stringify(text));
+    t.match(
+      messageOf(parseSize(text)),
+      `expected a size such as 4KiB, 64MiB or 1GiB, got "${text}"`,
+      JSON.stringify(text),
+    );
   }
   t.match(messageOf(parseSize(true)), 'expected a size such as 64MiB, got boolean true');
   t.match(messageOf(parseSize(null)), 'expected a size such as 64MiB, got null');
@@ -133,6 +147,8 @@ t.test('formatDuration: milliseconds below a second, then h m s parts', async (t
 });
 
 t.test('formatted values parse back to themselves', async (t) => {
-  for (const bytes of [1, 4095, 4096, 3 * 2 ** 20, 2 ** 40 + 2 ** 30]) t.same(parseSize(formatSize(bytes)), ok(bytes), String(bytes));
-  for (const ms of [1, 999, 1000, 61_001, 5_400_000, 90_061_001]) t.same(parseDuration(formatDuration(ms)), ok(ms), String(ms));
+  for (const bytes of [1, 4095, 4096, 3 * 2 ** 20, 2 ** 40 + 2 ** 30])
+    t.same(parseSize(formatSize(bytes)), ok(bytes), String(bytes));
+  for (const ms of [1, 999, 1000, 61_001, 5_400_000, 90_061_001])
+    t.same(parseDuration(formatDuration(ms)), ok(ms), String(ms));
 });

@@ -6,7 +6,17 @@ import t from 'tap';
 import fc from 'fast-check';
 import { ERR } from '../../contract/rpc.js';
 import { capabilityChain } from '../../drivers/vfio/caps.js';
-import { DmaBuffer, IovaAllocator, barAlignment, bindToVfio, disableSriov, enableSriov, mappableAreas, restoreDriver, type RegionInfo } from '../../drivers/vfio/index.js';
+import {
+  DmaBuffer,
+  IovaAllocator,
+  barAlignment,
+  bindToVfio,
+  disableSriov,
+  enableSriov,
+  mappableAreas,
+  restoreDriver,
+  type RegionInfo,
+} from '../../drivers/vfio/index.js';
 import { SysError } from '../../sys/errors.js';
 import { open, O_RDWR } from '../../sys/libc.js';
 import { Struct } from '../../sys/struct.js';
@@ -37,7 +47,11 @@ t.test('IOVA allocator', async (t) => {
     const limited = new IovaAllocator();
     limited.allocate(128n * MiB, ranges, { limit: 256n * MiB });
     t.ok(limited.allocate(64n * MiB, ranges, { limit: 256n * MiB }) + 64n * MiB <= 256n * MiB, 'stays below the limit');
-    t.throws(() => limited.allocate(128n * MiB, ranges, { limit: 256n * MiB }), /below 0x10000000/, 'says when the limit is exhausted');
+    t.throws(
+      () => limited.allocate(128n * MiB, ranges, { limit: 256n * MiB }),
+      /below 0x10000000/,
+      'says when the limit is exhausted',
+    );
   });
   await t.test('never overlaps, never leaves the ranges (property)', async (t) => {
     fc.assert(
@@ -81,7 +95,14 @@ t.test('capability chains', async (t) => {
   const H = STRUCTS.vfio_info_cap_header;
   H.write(info, { id: 1, version: 1, next: 48 }, 32);
   H.write(info, { id: 3, version: 1, next: 0 }, 48);
-  t.same(capabilityChain(info, 32, 32), [{ id: 1, version: 1, offset: 32 }, { id: 3, version: 1, offset: 48 }], 'followed in order');
+  t.same(
+    capabilityChain(info, 32, 32),
+    [
+      { id: 1, version: 1, offset: 32 },
+      { id: 3, version: 1, offset: 48 },
+    ],
+    'followed in order',
+  );
   H.write(info, { id: 3, version: 1, next: 32 }, 48);
   t.throws(() => capabilityChain(info, 32, 32), /loops/, 'a loop is an error, not a hang');
   t.throws(() => capabilityChain(info, 60, 32), /outside/, 'a header past the end is an error');
@@ -93,7 +114,11 @@ t.test('BAR mapping geometry', async (t) => {
   t.equal(barAlignment(16 * 2 ** 20), 2 ** 21, 'a 16 MiB BAR: 2 MiB');
   t.equal(barAlignment(64 * 2 ** 30), 2 ** 30, 'a 64 GiB BAR: 1 GiB');
   const region = { size: 2 ** 30, sparseAreas: [{ offset: 0, size: 3 * 2 ** 28 }] } as RegionInfo;
-  t.same(mappableAreas(region), [{ offset: 0, size: 3 * 2 ** 28 }], 'sparse areas, as nvgrace-gpu reports its memory BAR');
+  t.same(
+    mappableAreas(region),
+    [{ offset: 0, size: 3 * 2 ** 28 }],
+    'sparse areas, as nvgrace-gpu reports its memory BAR',
+  );
   t.same(mappableAreas({ size: 4096 } as RegionInfo), [{ offset: 0, size: 4096 }], 'no sparse capability: all of it');
 });
 
@@ -111,7 +136,11 @@ t.test('failures carry the call, errno and device', async (t) => {
   t.equal(error.errno, 2);
   t.equal(error.bdf, '0000:01:00.0');
   t.match(error.message, /^0000:01:00\.0: open\(\/dev\/vfio\/no-such-group\) failed: ENOENT/);
-  t.same(error.data, { call: 'open(/dev/vfio/no-such-group)', errno: 2, code: 'ENOENT', bdf: '0000:01:00.0' }, 'data for the agent');
+  t.same(
+    error.data,
+    { call: 'open(/dev/vfio/no-such-group)', errno: 2, code: 'ENOENT', bdf: '0000:01:00.0' },
+    'data for the agent',
+  );
 });
 
 t.test('DMA buffers are memfds mapped shared, re-wrappable from their fd', async (t) => {

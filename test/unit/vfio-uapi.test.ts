@@ -25,7 +25,8 @@ function prerequisiteMissing(t: Test, why: string): void {
 /** Members an older header does not have yet, as "struct.field": their offsets and the struct's size are not compared. */
 type Missing = Set<string>;
 
-const complete = (name: StructName, missing: Missing): boolean => !Object.keys(STRUCTS[name].fields).some((f) => missing.has(`${name}.${f}`));
+const complete = (name: StructName, missing: Missing): boolean =>
+  !Object.keys(STRUCTS[name].fields).some((f) => missing.has(`${name}.${f}`));
 
 /** C source printing "size NAME N", "offset NAME FIELD N" and "value NAME N" lines. */
 function program(structs: StructName[], headers: string[], withValues: boolean, missing: Missing = new Set()): string {
@@ -38,7 +39,8 @@ function program(structs: StructName[], headers: string[], withValues: boolean, 
   for (const name of structs) {
     if (complete(name, missing)) lines.push(`  printf("size ${name} %zu\\n", sizeof(struct ${name}));`);
     for (const field of Object.keys(STRUCTS[name].fields)) {
-      if (!missing.has(`${name}.${field}`)) lines.push(`  printf("offset ${name} ${field} %zu\\n", offsetof(struct ${name}, ${field}));`);
+      if (!missing.has(`${name}.${field}`))
+        lines.push(`  printf("offset ${name} ${field} %zu\\n", offsetof(struct ${name}, ${field}));`);
     }
   }
   if (withValues) {
@@ -59,7 +61,8 @@ function ours(structs: StructName[], withValues: boolean, missing: Missing = new
     }
   }
   if (withValues) {
-    for (const table of [IOCTL, VFIO, PCI, LIVEUPDATE]) for (const [name, value] of Object.entries(table)) out.push(`value ${name} ${value >>> 0}`);
+    for (const table of [IOCTL, VFIO, PCI, LIVEUPDATE])
+      for (const [name, value] of Object.entries(table)) out.push(`value ${name} ${value >>> 0}`);
   }
   return out;
 }
@@ -68,7 +71,14 @@ async function compileAndRun(source: string, includeDir?: string): Promise<strin
   const dir = mkdtempSync(join(tmpdir(), 'lustress-uapi-'));
   try {
     writeFileSync(join(dir, 'layout.c'), source);
-    await execa('gcc', ['-Wall', '-Werror', ...(includeDir ? ['-I', includeDir] : []), '-o', join(dir, 'layout'), join(dir, 'layout.c')]);
+    await execa('gcc', [
+      '-Wall',
+      '-Werror',
+      ...(includeDir ? ['-I', includeDir] : []),
+      '-o',
+      join(dir, 'layout'),
+      join(dir, 'layout.c'),
+    ]);
     const { stdout } = await execa(join(dir, 'layout'));
     return stdout.trim().split('\n');
   } finally {
@@ -91,22 +101,34 @@ async function membersMissing(structs: StructName[], headers: string[]): Promise
   return missing;
 }
 
-t.test('struct layouts, ioctl numbers and constants (VFIO, iommufd, LUO) match the Linux 7.2 uAPI headers', async (t) => {
-  const gcc = await execa('gcc', ['--version'], { reject: false });
-  if (gcc.exitCode !== 0) return prerequisiteMissing(t, 'no gcc (install gcc, as lustress setup does)');
-  const source = cachedLinuxSource();
-  if (!source) return prerequisiteMissing(t, 'no unpacked linux-source tree in the cache (lustress setup builds the live-update kernel from one)');
-  const include = await installedUapiHeaders(source);
-  t.ok(existsSync(join(include, 'linux', 'iommufd.h')), `${source.name} installed linux/iommufd.h`);
-  const all = Object.keys(STRUCTS) as StructName[];
-  const printed = await compileAndRun(program(all, ['vfio.h', 'iommufd.h', 'pci_regs.h', 'liveupdate.h'], true), include);
-  t.same(ours(all, true), printed, `every layout and value equals ${source.name}'s`);
-});
+t.test(
+  'struct layouts, ioctl numbers and constants (VFIO, iommufd, LUO) match the Linux 7.2 uAPI headers',
+  async (t) => {
+    const gcc = await execa('gcc', ['--version'], { reject: false });
+    if (gcc.exitCode !== 0) return prerequisiteMissing(t, 'no gcc (install gcc, as lustress setup does)');
+    const source = cachedLinuxSource();
+    if (!source)
+      return prerequisiteMissing(
+        t,
+        'no unpacked linux-source tree in the cache (lustress setup builds the live-update kernel from one)',
+      );
+    const include = await installedUapiHeaders(source);
+    t.ok(existsSync(join(include, 'linux', 'iommufd.h')), `${source.name} installed linux/iommufd.h`);
+    const all = Object.keys(STRUCTS) as StructName[];
+    const printed = await compileAndRun(
+      program(all, ['vfio.h', 'iommufd.h', 'pci_regs.h', 'liveupdate.h'], true),
+      include,
+    );
+    t.same(ours(all, true), printed, `every layout and value equals ${source.name}'s`);
+  },
+);
 
 t.test("the structs the system's linux/vfio.h has are laid out the same there", async (t) => {
   if (!existsSync(SYSTEM_VFIO_H)) return prerequisiteMissing(t, `no ${SYSTEM_VFIO_H} (install linux-libc-dev)`);
   const text = readFileSync(SYSTEM_VFIO_H, 'utf8');
-  const present = (Object.keys(STRUCTS) as StructName[]).filter((n) => STRUCT_HEADER(n) === 'vfio.h' && new RegExp(`struct ${n}\\s*\\{`).test(text));
+  const present = (Object.keys(STRUCTS) as StructName[]).filter(
+    (n) => STRUCT_HEADER(n) === 'vfio.h' && new RegExp(`struct ${n}\\s*\\{`).test(text),
+  );
   t.ok(present.length >= 10, `the system header has ${present.length} of the structs (the oldest ones)`);
   const absent = await membersMissing(present, ['vfio.h']);
   t.ok(absent.size < 8, `only a few members are newer than the system header (${[...absent].join(', ') || 'none'})`);

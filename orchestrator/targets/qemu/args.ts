@@ -26,7 +26,12 @@ export interface SshForward {
   dir: string;
 }
 
-export function guestCmdline(spec: QemuTargetSpec, kernel: Kernel, paths: Pick<GuestPaths, 'runDir' | 'projectDir' | 'nodePath'>, opts: { logLevel?: string; ssh?: SshForward } = {}): string {
+export function guestCmdline(
+  spec: QemuTargetSpec,
+  kernel: Kernel,
+  paths: Pick<GuestPaths, 'runDir' | 'projectDir' | 'nodePath'>,
+  opts: { logLevel?: string; ssh?: SshForward } = {},
+): string {
   const words = [
     'console=ttyS0,115200',
     // Warnings and worse reach the console (and the scanner); boot chatter does not.
@@ -53,32 +58,59 @@ export function guestCmdline(spec: QemuTargetSpec, kernel: Kernel, paths: Pick<G
 
 export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: string, ssh?: SshForward): string[] {
   const args = [
-    '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
-    '-accel', 'tcg,thread=multi', '-cpu', 'max',
-    '-machine', 'q35,kernel-irqchip=split',
-    '-m', `${Math.floor(spec.memoryBytes / 2 ** 20)}M`,
-    '-smp', String(spec.cpus),
-    '-kernel', paths.kernelImage,
-    '-initrd', paths.initrd,
-    '-append', cmdline,
-    '-serial', 'stdio',
-    '-qmp', `unix:${paths.qmpSocket},server=on,wait=off`,
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-no-reboot',
+    '-accel',
+    'tcg,thread=multi',
+    '-cpu',
+    'max',
+    '-machine',
+    'q35,kernel-irqchip=split',
+    '-m',
+    `${Math.floor(spec.memoryBytes / 2 ** 20)}M`,
+    '-smp',
+    String(spec.cpus),
+    '-kernel',
+    paths.kernelImage,
+    '-initrd',
+    paths.initrd,
+    '-append',
+    cmdline,
+    '-serial',
+    'stdio',
+    '-qmp',
+    `unix:${paths.qmpSocket},server=on,wait=off`,
   ];
   // The vIOMMU comes before the devices it translates for.
   if (spec.iommu === 'intel') args.push('-device', 'intel-iommu,intremap=on,caching-mode=on');
   else args.push('-device', 'virtio-iommu-pci');
   args.push(
-    '-device', 'virtio-serial-pci,id=vser',
-    '-chardev', `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
-    '-device', `virtserialport,bus=vser.0,chardev=agent,name=${AGENT_PORT_NAME}`,
-    '-fsdev', 'local,id=hostroot,path=/,security_model=none,readonly=on',
-    '-device', 'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
-    '-fsdev', `local,id=rundir,path=${paths.runDir},security_model=none`,
-    '-device', 'virtio-9p-pci,fsdev=rundir,mount_tag=rundir',
+    '-device',
+    'virtio-serial-pci,id=vser',
+    '-chardev',
+    `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
+    '-device',
+    `virtserialport,bus=vser.0,chardev=agent,name=${AGENT_PORT_NAME}`,
+    '-fsdev',
+    'local,id=hostroot,path=/,security_model=none,readonly=on',
+    '-device',
+    'virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot',
+    '-fsdev',
+    `local,id=rundir,path=${paths.runDir},security_model=none`,
+    '-device',
+    'virtio-9p-pci,fsdev=rundir,mount_tag=rundir',
   );
   if (ssh) {
     // restrict=on: the guest reaches nothing; only this forward reaches it.
-    args.push('-netdev', `user,id=ssh,restrict=on,hostfwd=tcp:127.0.0.1:${ssh.port}-:22`, '-device', 'virtio-net-pci,netdev=ssh');
+    args.push(
+      '-netdev',
+      `user,id=ssh,restrict=on,hostfwd=tcp:127.0.0.1:${ssh.port}-:22`,
+      '-device',
+      'virtio-net-pci,netdev=ssh',
+    );
   }
   let port = 0;
   for (const d of spec.devices) {
@@ -94,7 +126,12 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
           args.push('-device', `edu,bus=rp${n}`);
           break;
         case 'nvme':
-          args.push('-blockdev', `driver=null-co,node-name=nvme${n},size=1073741824`, '-device', `nvme,serial=lustress${n},drive=nvme${n},bus=rp${n}`);
+          args.push(
+            '-blockdev',
+            `driver=null-co,node-name=nvme${n},size=1073741824`,
+            '-device',
+            `nvme,serial=lustress${n},drive=nvme${n},bus=rp${n}`,
+          );
           break;
       }
     }

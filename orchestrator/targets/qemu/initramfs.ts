@@ -39,10 +39,25 @@ export async function guestInitramfs(kernel: Kernel): Promise<string> {
 }
 
 async function initramfsEntries(kernel: Kernel): Promise<CpioEntry[]> {
-  for (const [path, pkg] of [[BUSYBOX, 'busybox-static'], [KEXEC, 'kexec-tools']] as const) {
+  for (const [path, pkg] of [
+    [BUSYBOX, 'busybox-static'],
+    [KEXEC, 'kexec-tools'],
+  ] as const) {
     if (!existsSync(path)) throw new MissingPrerequisite(path, `install ${pkg} (lustress setup does it)`);
   }
-  const entries: CpioEntry[] = ['bin', 'sbin', 'dev', 'proc', 'sys', 'host', 'tmp', 'root', 'lib', 'lib64', 'lib/lustress'].map((d) => ({ kind: 'dir', path: d }));
+  const entries: CpioEntry[] = [
+    'bin',
+    'sbin',
+    'dev',
+    'proc',
+    'sys',
+    'host',
+    'tmp',
+    'root',
+    'lib',
+    'lib64',
+    'lib/lustress',
+  ].map((d) => ({ kind: 'dir', path: d }));
   entries.push(
     { kind: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { kind: 'chardev', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
@@ -63,8 +78,13 @@ async function initramfsEntries(kernel: Kernel): Promise<CpioEntry[]> {
     entries.push({ kind: 'file', path: lib, data: readFileSync(lib), mode: 0o755 });
   }
   if (kernel.modules) {
-    for (const m of kernel.modules.order) entries.push({ kind: 'file', path: `lib/lustress/${m}`, data: readFileSync(join(kernel.modules.dir, m)) });
-    entries.push({ kind: 'file', path: 'lib/lustress/modules.order', data: Buffer.from(kernel.modules.order.join('\n') + '\n') });
+    for (const m of kernel.modules.order)
+      entries.push({ kind: 'file', path: `lib/lustress/${m}`, data: readFileSync(join(kernel.modules.dir, m)) });
+    entries.push({
+      kind: 'file',
+      path: 'lib/lustress/modules.order',
+      data: Buffer.from(kernel.modules.order.join('\n') + '\n'),
+    });
   }
   return entries;
 }

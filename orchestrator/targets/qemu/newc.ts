@@ -18,7 +18,21 @@ export function newcArchive(entries: CpioEntry[]): Buffer {
   let ino = 1;
   const push = (name: string, mode: number, data: Uint8Array, rdev: [number, number] = [0, 0]) => {
     const nameBytes = Buffer.from(name + '\0');
-    const fields = [ino++, mode, 0, 0, mode & S_IFDIR ? 2 : 1, 0, data.length, 0, 0, rdev[0], rdev[1], nameBytes.length, 0];
+    const fields = [
+      ino++,
+      mode,
+      0,
+      0,
+      mode & S_IFDIR ? 2 : 1,
+      0,
+      data.length,
+      0,
+      0,
+      rdev[0],
+      rdev[1],
+      nameBytes.length,
+      0,
+    ];
     const header = '070701' + fields.map((f) => f.toString(16).padStart(8, '0')).join('');
     parts.push(Buffer.from(header), nameBytes, pad(110 + nameBytes.length), Buffer.from(data), pad(data.length));
   };

@@ -60,10 +60,15 @@ export class QemuTarget extends BaseTarget implements Target {
   async bootImage(ref: string): Promise<BootImage> {
     const kernel = await resolveKernel(ref, this.opts.kernelOptions);
     const initrd = this.opts.spec.initrd ? resolve(this.opts.spec.initrd) : await guestInitramfs(kernel);
-    const cmdline = guestCmdline(this.opts.spec, kernel, { runDir: this.opts.runDir, projectDir: PROJECT_DIR, nodePath: process.execPath }, {
-      ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
-      ...(this.opts.ssh ? { ssh: this.opts.ssh } : {}),
-    });
+    const cmdline = guestCmdline(
+      this.opts.spec,
+      kernel,
+      { runDir: this.opts.runDir, projectDir: PROJECT_DIR, nodePath: process.execPath },
+      {
+        ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
+        ...(this.opts.ssh ? { ssh: this.opts.ssh } : {}),
+      },
+    );
     return { kernel, initrd, cmdline };
   }
 
@@ -94,7 +99,9 @@ export class QemuTarget extends BaseTarget implements Target {
     log.info({ target: this.name, kernel: boot.kernel.id }, 'starting QEMU');
     log.debug({ target: this.name, argv: [QEMU_BINARY, ...args] }, 'QEMU command line');
     // Let the rest of a panic's splat reach the console before reporting it.
-    const serial = this.openConsole(join(runDir, `console-${this.name}.log`), () => Promise.race([this.exited, sleep(PANIC_SETTLE_MS)]));
+    const serial = this.openConsole(join(runDir, `console-${this.name}.log`), () =>
+      Promise.race([this.exited, sleep(PANIC_SETTLE_MS)]),
+    );
     const child = execa(...orphanProof(QEMU_BINARY, args), { stdin: 'ignore', buffer: false, reject: false });
     this.child = child;
     child.stdout!.on('data', (c: Buffer) => serial.push(c));
@@ -103,7 +110,10 @@ export class QemuTarget extends BaseTarget implements Target {
       log.warn({ target: this.name, qemu: String(c).trim() }, 'QEMU says');
     });
     this.exited = child.then((r) => {
-      this.exit = { ...(r.exitCode !== undefined ? { code: r.exitCode } : {}), ...(r.signal ? { signal: r.signal } : {}) };
+      this.exit = {
+        ...(r.exitCode !== undefined ? { code: r.exitCode } : {}),
+        ...(r.signal ? { signal: r.signal } : {}),
+      };
       log.info({ target: this.name, ...this.exit }, 'QEMU exited');
       this.loss.set(this.lostOnExit());
     });
@@ -111,7 +121,14 @@ export class QemuTarget extends BaseTarget implements Target {
     serial.onLine((line) => {
       if (/^lustress-init: boot /.test(line)) crashes = 0;
       if (AGENT_EXIT_LINE.test(line) && ++crashes === AGENT_CRASHES) {
-        this.loss.set(new TargetLostError(this.name, 'exited', `the agent exited ${AGENT_CRASHES} times in a row; its stderr ends with:`, this.agentStderrTail()));
+        this.loss.set(
+          new TargetLostError(
+            this.name,
+            'exited',
+            `the agent exited ${AGENT_CRASHES} times in a row; its stderr ends with:`,
+            this.agentStderrTail(),
+          ),
+        );
       }
     });
     if (this.opts.hardTimeoutMs) {
@@ -119,7 +136,13 @@ export class QemuTarget extends BaseTarget implements Target {
       this.hardTimer.unref();
     }
     this.socket = await this.connectAgentSocket(paths.agentSocket, deadlineMs);
-    const link = new AgentLink(this.name, (line) => this.socket!.write(line), log, this.loss, () => this.consoleExcerpt());
+    const link = new AgentLink(
+      this.name,
+      (line) => this.socket!.write(line),
+      log,
+      this.loss,
+      () => this.consoleExcerpt(),
+    );
     this.link = link;
     this.socket.on('data', (c) => link.push(c));
     return this.waitForHello(deadlineMs);
@@ -136,7 +159,13 @@ export class QemuTarget extends BaseTarget implements Target {
           s.once('error', fail);
         });
       } catch (e) {
-        if (Date.now() > until) throw new TargetLostError(this.name, 'deadline', `cannot connect to the agent socket ${path}: ${(e as Error).message}`, this.consoleExcerpt());
+        if (Date.now() > until)
+          throw new TargetLostError(
+            this.name,
+            'deadline',
+            `cannot connect to the agent socket ${path}: ${(e as Error).message}`,
+            this.consoleExcerpt(),
+          );
         await sleep(50);
       }
     }
@@ -144,7 +173,14 @@ export class QemuTarget extends BaseTarget implements Target {
 
   private lostOnExit(): TargetLostError {
     const panic = this.console?.events.find((e) => FATAL_KINDS.has(e.kind));
-    if (panic) return new TargetLostError(this.name, 'panic', `kernel panic: ${panic.text.trim()}`, this.console!.excerpt(panic), this.consoleEvents());
+    if (panic)
+      return new TargetLostError(
+        this.name,
+        'panic',
+        `kernel panic: ${panic.text.trim()}`,
+        this.console!.excerpt(panic),
+        this.consoleEvents(),
+      );
     const how = this.exit?.signal ? `was killed by ${this.exit.signal}` : `exited with status ${this.exit?.code}`;
     const said = this.qemuStderr.trim() ? `; QEMU said:\n${this.qemuStderr.trim()}` : '';
     return new TargetLostError(this.name, 'exited', `QEMU ${how}${said}`, this.consoleExcerpt(), this.consoleEvents());
@@ -163,7 +199,9 @@ export class QemuTarget extends BaseTarget implements Target {
     const child = this.child;
     if (child && !this.exit) {
       const qmp = join(this.sockDir!, 'qmp.sock');
-      await qmpCommand(qmp, 'quit').catch((e) => this.opts.log.debug({ target: this.name, err: (e as Error).message }, 'QMP quit failed'));
+      await qmpCommand(qmp, 'quit').catch((e) =>
+        this.opts.log.debug({ target: this.name, err: (e as Error).message }, 'QMP quit failed'),
+      );
       if (!(await exitsWithin(this.exited!, 5000))) {
         child.kill('SIGTERM');
         if (!(await exitsWithin(this.exited!, 3000))) child.kill('SIGKILL');

@@ -27,7 +27,9 @@ export async function installedUapiHeaders(source: { dir: string; name: string }
   rmSync(dest, { recursive: true, force: true });
   mkdirSync(obj, { recursive: true });
   // Out of tree (O=), so the source tree other builds use stays clean.
-  await execa('make', ['-C', source.dir, `O=${obj}`, `INSTALL_HDR_PATH=${dest}`, 'headers_install'], { stdin: 'ignore' });
+  await execa('make', ['-C', source.dir, `O=${obj}`, `INSTALL_HDR_PATH=${dest}`, 'headers_install'], {
+    stdin: 'ignore',
+  });
   rmSync(obj, { recursive: true, force: true });
   writeFileSync(done, '');
   return join(dest, 'include');

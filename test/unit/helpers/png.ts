@@ -11,12 +11,13 @@ export interface Image {
 }
 
 export function decodePng(png: Buffer): Image {
-  if (!png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new Error('not a PNG');
+  if (!png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    throw new Error('not a PNG');
   let width = 0;
   let height = 0;
   let colorType = 0;
   const idat: Buffer[] = [];
-  for (let at = 8; at < png.length; ) {
+  for (let at = 8; at < png.length;) {
     const length = png.readUInt32BE(at);
     const type = png.toString('latin1', at + 4, at + 8);
     const data = png.subarray(at + 8, at + 8 + length);
@@ -24,7 +25,8 @@ export function decodePng(png: Buffer): Image {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);
       colorType = data[9]!;
-      if (data[8] !== 8 || data[12] !== 0 || (colorType !== 2 && colorType !== 6)) throw new Error('only 8-bit non-interlaced RGB(A) PNGs are read here');
+      if (data[8] !== 8 || data[12] !== 0 || (colorType !== 2 && colorType !== 6))
+        throw new Error('only 8-bit non-interlaced RGB(A) PNGs are read here');
     } else if (type === 'IDAT') idat.push(data);
     at += 12 + length;
   }
@@ -63,7 +65,8 @@ function paeth(a: number, b: number, c: number): number {
 export function countColour(img: Image, [r, g, b]: [number, number, number], tolerance = 40): number {
   let n = 0;
   for (let i = 0; i < img.pixels.length; i += 4) {
-    if (Math.abs(img.pixels[i]! - r) + Math.abs(img.pixels[i + 1]! - g) + Math.abs(img.pixels[i + 2]! - b) <= tolerance) n++;
+    if (Math.abs(img.pixels[i]! - r) + Math.abs(img.pixels[i + 1]! - g) + Math.abs(img.pixels[i + 2]! - b) <= tolerance)
+      n++;
   }
   return n;
 }

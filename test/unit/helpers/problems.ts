@@ -32,7 +32,10 @@ function show(e: ExpectedProblem): string {
  * a problem that meets its expectation (same index) is shown as that
  * expectation, so the diff of a failure holds only the real differences.
  */
-export function compareProblems(result: LoadResult, expected: readonly ExpectedProblem[]): { actual: string[]; wanted: string[] } {
+export function compareProblems(
+  result: LoadResult,
+  expected: readonly ExpectedProblem[],
+): { actual: string[]; wanted: string[] } {
   const problems = result.ok ? [] : result.problems;
   const actual = problems.map((p, i) => {
     const e = expected[i];
