@@ -4,7 +4,7 @@
 // the contract's (contract/agent.ts), checked by the compiler.
 
 import { AGENT_METHODS, type AgentMethods, type AgentNotifications, type Capabilities } from '../contract/agent.js';
-import { RpcPeer, type Handlers } from '../contract/rpc.js';
+import { RpcPeer, type Handlers, type None } from '../contract/rpc.js';
 import { probeCapabilities } from './capabilities.js';
 import { deviceMethods, dmaInFlight } from './devices.js';
 import { toRpcError } from './errors.js';
@@ -40,7 +40,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     }
     return { ...gatherHello(disposable), capabilities };
   };
-  const peer: RpcPeer<{}, {}, AgentNotifications> = new RpcPeer(
+  const peer: RpcPeer<None, None, AgentNotifications> = new RpcPeer(
     (line) => transport.write(line),
     {
       spec: AGENT_METHODS,

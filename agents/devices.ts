@@ -201,7 +201,10 @@ async function memcpyWait(state: AgentState, p: { device: string }, deadline: nu
 
 /** How long send-msi waits for the first interrupt, to time it; expect-msi judges the count. */
 const FIRST_MSI_WAIT_MS = 1000;
-/** For this long the first interrupt is watched for directly, not through a poll on a worker thread whose wake-up would be timed instead. */
+/**
+ * For this long the first interrupt is watched for directly, not through a poll on a worker thread whose wake-up would
+ * be timed instead.
+ */
 const MSI_SPIN_MS = 5;
 
 /** Sends `count` MSIs and times the first one's arrival at its eventfd (the sendMsi -> eventfd latency). */
@@ -220,7 +223,10 @@ async function sendMsi(state: AgentState, p: { device: string; count: number }) 
 /** How long after the expected count an extra interrupt still counts against it. */
 const EXTRA_MSI_GRACE_MS = 100;
 
-/** Counts MSIs (with those send-msi already counted) until `count` arrived, then a short grace for extras, or until the window closes. */
+/**
+ * Counts MSIs (with those send-msi already counted) until `count` arrived, then a short grace for extras, or until the
+ * window closes.
+ */
 async function expectMsi(state: AgentState, p: { device: string; count: number; withinMs: number }) {
   const d = device(state, p.device);
   const until = Date.now() + p.withinMs;

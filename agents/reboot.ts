@@ -16,7 +16,10 @@ export function load(p: AgentParams<'kexec-load'>, permit: Permit): AgentResult<
   return { kernel: p.kernel, ...(p.initrd ? { initrd: p.initrd } : {}), cmdline };
 }
 
-/** Answers (with the DMA still running), then on the next turn of the event loop, after the answer is written, executes the kernel. */
+/**
+ * Answers (with the DMA still running), then on the next turn of the event loop, after the answer is written, executes
+ * the kernel.
+ */
 export function exec(
   permit: Permit,
   inFlight: DmaInFlight[],

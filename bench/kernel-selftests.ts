@@ -19,7 +19,10 @@ export interface SelftestTree {
   name: string;
 }
 
-/** The tree, fetched and prepared once; `build` runs under the tree's lock, so two benchmarks never build in it at once. */
+/**
+ * The tree, fetched and prepared once; `build` runs under the tree's lock, so two benchmarks never build in it at
+ * once.
+ */
 export async function withSelftestTree<T>(
   log: (msg: string) => void,
   build: (tree: SelftestTree) => Promise<T>,

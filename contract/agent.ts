@@ -19,7 +19,7 @@ export interface MethodSpec<P = unknown, R = unknown> {
   params: Shape<P>;
   result: Returns<R>;
 }
-export type MethodTable = Record<string, MethodSpec<any, any>>;
+export type MethodTable = Record<string, MethodSpec>;
 export type ParamsOf<T extends MethodTable, M extends keyof T> = Infer<T[M]['params']>;
 export type ResultOf<T extends MethodTable, M extends keyof T> = T[M]['result'] extends Returns<infer R> ? R : never;
 

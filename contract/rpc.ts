@@ -122,7 +122,10 @@ export interface Served<T extends MethodTable> {
  * (checking every request's params against their declared shapes first),
  * receives notifications `In` and sends notifications `Out`.
  */
-export class RpcPeer<Remote extends MethodTable = {}, In extends object = {}, Out extends object = {}> {
+/** No methods, or no notifications: the default of an end that only serves, or only calls. */
+export type None = Record<never, never>;
+
+export class RpcPeer<Remote extends MethodTable = None, In extends object = None, Out extends object = None> {
   private nextId = 1;
   private readonly waiting = new Map<
     number | string,
@@ -194,25 +197,32 @@ export class RpcPeer<Remote extends MethodTable = {}, In extends object = {}, Ou
       this.onGarbage(JSON.stringify(m));
       return;
     }
-    const msg = m as Record<string, any>;
+    const msg = m as Record<string, unknown>;
+    const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? msg.id : undefined;
     if ('result' in msg || 'error' in msg) {
-      const w = this.waiting.get(msg.id);
+      const w = id === undefined ? undefined : this.waiting.get(id);
       if (!w) return; // an answer after its deadline: already reported as a timeout
-      this.waiting.delete(msg.id);
+      this.waiting.delete(id!);
       clearTimeout(w.timer);
-      if ('error' in msg) w.reject(new RpcError(msg.error.code, msg.error.message, msg.error.data ?? {}));
+      const error = msg.error as RpcErrorBody | undefined;
+      if (error) w.reject(new RpcError(error.code, error.message, error.data ?? {}));
       else w.resolve(msg.result);
       return;
     }
     if (typeof msg.method !== 'string') {
-      this.reply(msg.id ?? null, undefined, new RpcError(ERR.invalidRequest, 'a request needs a method'));
+      this.reply(id ?? null, undefined, new RpcError(ERR.invalidRequest, 'a request needs a method'));
       return;
     }
-    if (msg.id === undefined) {
+    if (id === undefined) {
       for (const l of this.listeners) l(msg.method, msg.params);
       return;
     }
-    void this.dispatch(msg as { id: number | string; method: string; params?: unknown; deadline?: number });
+    void this.dispatch({
+      id,
+      method: msg.method,
+      params: msg.params,
+      ...(typeof msg.deadline === 'number' ? { deadline: msg.deadline } : {}),
+    });
   }
 
   private async dispatch(msg: {

@@ -37,7 +37,10 @@ export interface DriverOps {
   remove(): Promise<void>;
   /** Queues `count` copies of [src, src + size) to [dst, dst + size); returns at once; raises no interrupt. */
   memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
-  /** Resolves when every copy started is complete or failed, or at `deadline` (epoch ms); recovers the device after a failure. */
+  /**
+   * Resolves when every copy started is complete or failed, or at `deadline` (epoch ms); recovers the device after a
+   * failure.
+   */
   memcpyWait(deadline: number): Promise<DeviceReport>;
   /** Makes the device send exactly one message interrupt on limits.msiVector; absent where the device cannot. */
   sendMsi?(): void;
@@ -50,7 +53,10 @@ export interface Driver {
   init(device: VfioDevice, dma?: DmaContext): Promise<void>;
   remove(): Promise<void>;
   memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
-  /** Resolves when every copy started is complete; rejects with a DmaError saying what went wrong. `deadlineMs` counts from now. */
+  /**
+   * Resolves when every copy started is complete; rejects with a DmaError saying what went wrong. `deadlineMs` counts
+   * from now.
+   */
   memcpyWait(deadlineMs: number): Promise<void>;
   /** Whether sendMsi can raise an interrupt (the ops table has one). */
   readonly raisesMsi: boolean;
@@ -59,6 +65,9 @@ export interface Driver {
   readonly maxMemcpySize: number;
   readonly maxMemcpyCount: number;
   readonly msiVector: number | undefined;
-  /** MSIs counted since the last call; waits up to `waitMs` for the first if none is pending. Never blocks the event loop. */
+  /**
+   * MSIs counted since the last call; waits up to `waitMs` for the first if none is pending. Never blocks the event
+   * loop.
+   */
   msiCount(waitMs: number): Promise<number>;
 }

@@ -2,12 +2,12 @@
 // (`lustress agent` is the agent's own entry, agents/main.ts; it is listed
 // here so that `lustress --help` shows it.)
 
-import type { CommandModule } from 'yargs';
-import { EXIT } from './cli-common.js';
+import type { Argv } from 'yargs';
+import { EXIT, type GlobalArgs } from './cli-common.js';
 import { LOG_LEVELS } from './log.js';
 
-async function commands(): Promise<CommandModule<any, any>[]> {
-  const m = await Promise.all([
+export async function cli(argv: string[]) {
+  const [validate, plan, run, resume, report, bisect, setup, boot, { default: yargs }] = await Promise.all([
     import('./commands/validate.js'),
     import('./commands/plan.js'),
     import('./commands/run.js'),
@@ -16,23 +16,10 @@ async function commands(): Promise<CommandModule<any, any>[]> {
     import('./commands/bisect.js'),
     import('./commands/setup.js'),
     import('./commands/boot.js'),
+    import('yargs'),
   ]);
-  return [
-    m[0].validateCommand,
-    m[1].planCommand,
-    m[2].runCommand,
-    m[3].resumeCommand,
-    m[4].reportCommand,
-    m[5].bisectCommand,
-    m[5].bisectStepCommand,
-    m[6].setupCommand,
-    m[7].bootCommand,
-  ];
-}
-
-export async function cli(argv: string[]) {
-  const [all, { default: yargs }] = await Promise.all([commands(), import('yargs')]);
-  const y = yargs(argv)
+  // yargs adds the camel-case `logLevel` the commands read at run time; its types know only "log-level".
+  const root = yargs(argv)
     .scriptName('lustress')
     .usage(
       '$0 <command> [options]\n\nLive-update stress: DMA through userspace VFIO drivers, kexec or LUO live update, then memory and MSI verification.',
@@ -53,14 +40,24 @@ export async function cli(argv: string[]) {
       if (err) throw err;
       process.stderr.write(`lustress: ${msg}\nRun "lustress --help" for usage.\n`);
       process.exit(EXIT.usage);
-    });
-  for (const c of all) y.command(c);
-  // Only listed: bin/lustress.ts hands `lustress agent …` to the agent before yargs sees it.
-  y.command(
-    'agent',
-    'Run the agent on the machine under test (started by lustress; JSON-RPC, one message a line); see lustress agent --help',
+    }) as unknown as Argv<GlobalArgs>;
+  return (
+    root
+      .command(validate.validateCommand)
+      .command(plan.planCommand)
+      .command(run.runCommand)
+      .command(resume.resumeCommand)
+      .command(report.reportCommand)
+      .command(bisect.bisectCommand)
+      .command(bisect.bisectStepCommand)
+      .command(setup.setupCommand)
+      .command(boot.bootCommand)
+      // Only listed: bin/lustress.ts hands `lustress agent …` to the agent before yargs sees it.
+      .command(
+        'agent',
+        'Run the agent on the machine under test (started by lustress; JSON-RPC, one message a line); see lustress agent --help',
+      )
   );
-  return y;
 }
 
 export async function orchestratorMain(argv: string[]): Promise<void> {

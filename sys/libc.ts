@@ -192,7 +192,9 @@ export function view(addr: bigint, length: number): Uint8Array {
   return new Uint8Array(koffi.view(addr, length));
 }
 
-/** The address of a Buffer's bytes, for uAPI structs that carry a user pointer; keep the Buffer alive across the call. */
+/**
+ * The address of a Buffer's bytes, for uAPI structs that carry a user pointer; keep the Buffer alive across the call.
+ */
 export function addressOf(buf: Buffer): bigint {
   return koffi.address(buf);
 }

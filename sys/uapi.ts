@@ -242,6 +242,9 @@ export const STRUCTS = {
   liveupdate_session_finish: new Struct('liveupdate_session_finish', { size: 'u32', reserved: 'u32' }),
 } as const;
 
-/** Which header declares each struct (the layout test takes iommufd.h and liveupdate.h from the 7.2 tree; the system's are older). */
+/**
+ * Which header declares each struct (the layout test takes iommufd.h and liveupdate.h from the 7.2 tree; the system's
+ * are older).
+ */
 export const STRUCT_HEADER = (name: keyof typeof STRUCTS): 'vfio.h' | 'iommufd.h' | 'liveupdate.h' =>
   name.startsWith('iommu_') ? 'iommufd.h' : name.startsWith('liveupdate_') ? 'liveupdate.h' : 'vfio.h';

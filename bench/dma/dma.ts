@@ -29,7 +29,10 @@ export interface DmaBenchOptions {
   mode?: string;
   /** Rounds of ours-then-C; each side re-opens the device every round. */
   rounds?: number;
-  /** Storms and MSIs measured per round and side; as many again run first unmeasured (V8 compiles hot paths only after a while, slowly under TCG). */
+  /**
+   * Storms and MSIs measured per round and side; as many again run first unmeasured (V8 compiles hot paths only after
+   * a while, slowly under TCG).
+   */
   storms?: number;
   msis?: number;
   log?: (msg: string) => void;
@@ -63,7 +66,8 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
   }
   const size = figures.rounds[0]!.ours.size;
   const count = figures.rounds[0]!.ours.count;
-  // Per round and side: the median of the measured half; the figure is the median over rounds, the ratio the median of the rounds' ratios.
+  // Per round and side: the median of the measured half; the figure is the median over rounds, the ratio the median of
+  // the rounds' ratios.
   const perRound = figures.rounds.map(({ ours, reference }) => ({
     oursGbps: (size * count) / median(ours.stormUs.slice(storms)) / 1e3, // bytes per µs / 1e3 = GB/s
     refGbps: (size * count) / median(reference.stormUs.slice(storms)) / 1e3,

@@ -126,7 +126,8 @@ export class EduOps implements DriverOps {
   }
 
   private transfer(from: bigint, to: bigint, size: number, direction: number): void {
-    // 8-byte accesses: the device stores the whole register from one write, so a 4-byte write would clear the upper half.
+    // 8-byte accesses: the device stores the whole register from one write, so a 4-byte write would clear the upper
+    // half.
     this.bar0.write64(REG.DMA_SRC, from);
     this.bar0.write64(REG.DMA_DST, to);
     this.bar0.write64(REG.DMA_COUNT, BigInt(size));

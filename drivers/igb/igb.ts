@@ -23,7 +23,10 @@ const DEVICE_82576 = 0x10c9;
 const RING_SIZE = 4096;
 const DESC_BYTES = 16;
 const RING_BYTES = RING_SIZE * DESC_BYTES;
-/** One frame per copy: at least Ethernet's minimum (QEMU pads shorter frames, writing past dst), at most what fits a 2 KiB receive buffer; 1 KiB as the selftest driver uses. */
+/**
+ * One frame per copy: at least Ethernet's minimum (QEMU pads shorter frames, writing past dst), at most what fits a 2
+ * KiB receive buffer; 1 KiB as the selftest driver uses.
+ */
 const MIN_COPY = 60;
 const MAX_COPY = 1024;
 const MSIX_VECTOR = 0;
@@ -111,7 +114,8 @@ export class IgbOps implements DriverOps {
     ); // cmd_type_len
     tx.writeUInt32LE((size << R.ADVTXD_PAYLEN_SHIFT) >>> 0, 12); // olinfo_status
     const rx = this.rxPattern;
-    rx.writeBigUInt64LE(dst, 0); // packet address; the header address (unused) stays 0, which also clears a stale write-back
+    // packet address; the header address (unused) stays 0, which also clears a stale write-back
+    rx.writeBigUInt64LE(dst, 0);
     const first = this.tail;
     for (const [from, n] of ringSegments(first, count)) {
       this.ringBytes.fill(tx, from * DESC_BYTES, (from + n) * DESC_BYTES);
@@ -119,7 +123,8 @@ export class IgbOps implements DriverOps {
     }
     this.tail = (first + count) % RING_SIZE;
     this.batch = { first, count, size, done: 0, errors: [] };
-    // Receive buffers first, so no frame finds the ring empty; the MMIO stores come after the descriptor stores (x86 keeps stores in order).
+    // Receive buffers first, so no frame finds the ring empty; the MMIO stores come after the descriptor stores (x86
+    // keeps stores in order).
     this.bar0.write32(R.RX_RING0.TAIL, this.tail);
     this.bar0.write32(R.TX_RING0.TAIL, this.tail);
   }
@@ -195,7 +200,10 @@ export class IgbOps implements DriverOps {
     return length === size ? undefined : `came back with ${length} bytes, not ${size}`;
   }
 
-  /** Whether every write-back of the batch equals `wb`: per ring segment, its first equals `wb` and each equals the next (one shifted comparison). */
+  /**
+   * Whether every write-back of the batch equals `wb`: per ring segment, its first equals `wb` and each equals the
+   * next (one shifted comparison).
+   */
   private allEqualTo(wb: Buffer, batch: Batch): boolean {
     for (const [from, n] of ringSegments(batch.first, batch.count)) {
       const segment = this.ringBytes.subarray(RING_BYTES + from * DESC_BYTES, RING_BYTES + (from + n) * DESC_BYTES);

@@ -15,7 +15,9 @@ import { PCI, STRUCTS, VFIO } from '../../sys/uapi.js';
 export interface OpenOptions {
   bdf: string;
   iommu: IommuMode;
-  /** The VF token (a UUID): needed to open a VF whose PF is bound to vfio-pci; sets the token when opening such a PF. */
+  /**
+   * The VF token (a UUID): needed to open a VF whose PF is bound to vfio-pci; sets the token when opening such a PF.
+   */
   vfToken?: string;
 }
 

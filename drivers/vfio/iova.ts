@@ -14,7 +14,9 @@ const HUGE_PAGE = 2n << 20n;
 export interface AllocateOptions {
   /** Addresses must stay below this (exclusive), e.g. 1n << 28n for a 28-bit DMA mask. */
   limit?: bigint;
-  /** Defaults to the size rounded up to a power of two, at least a page and at most 2 MiB (so huge IOPTEs can be used). */
+  /**
+   * Defaults to the size rounded up to a power of two, at least a page and at most 2 MiB (so huge IOPTEs can be used).
+   */
   align?: bigint;
 }
 

@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
@@ -44,7 +44,7 @@ export const bisectCommand: CommandModule<GlobalArgs, Args> = {
       .example(
         '$0 bisect --good v7.1 --bad v7.2 --kernel-tree ~/linux --scenario scenarios/live-update-memfd.yaml',
         'which commit broke memfd preservation',
-      ) as any,
+      ) as unknown as Argv<Args>,
   handler: async (args) => {
     const loaded = checkScenarioFile(args.scenario);
     if (!loaded.ok) {
@@ -90,7 +90,7 @@ export const bisectStepCommand: CommandModule<GlobalArgs, StepArgs> = {
       .option('scenario', { type: 'string', demandOption: true })
       .option('build', { type: 'string', demandOption: true })
       .option('image', { type: 'string', demandOption: true })
-      .option('runs-dir', { type: 'string', demandOption: true }) as any,
+      .option('runs-dir', { type: 'string', demandOption: true }) as unknown as Argv<StepArgs>,
   handler: async (args) => {
     const rev = (await execa('git', ['rev-parse', '--short', 'HEAD'])).stdout.trim();
     const built = await execa('sh', ['-c', args.build], { reject: false, all: true, stdin: 'ignore' });

@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { defaultTarget } from '../scenario/spec.js';
 import { parseSize } from '../scenario/units.js';
@@ -42,7 +42,7 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
         describe: 'where the console log goes (default: a new directory under ./runs)',
       })
       .option('timeout', { type: 'number', default: 180, describe: 'seconds to wait for the agent' })
-      .example('$0 boot --kernel debian', "check Debian's prebuilt kernel reaches the agent") as any,
+      .example('$0 boot --kernel debian', "check Debian's prebuilt kernel reaches the agent") as unknown as Argv<Args>,
   handler: async (args) => {
     const memory = parseSize(args.memory);
     if (!memory.ok) {

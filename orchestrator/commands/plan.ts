@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { checkScenarioFile } from '../scenario/load.js';
 import { formatProblem } from '../scenario/errors.js';
 import { DEFAULT_PLAN_ITERATIONS, expandPlan, formatPlan } from '../scenario/plan.js';
@@ -22,7 +22,7 @@ export const planCommand: CommandModule<GlobalArgs, Args> = {
         default: DEFAULT_PLAN_ITERATIONS,
         describe: 'unroll at most this many iterations',
       })
-      .example('$0 plan scenarios/kexec-dma-msi.yaml', 'what a run of this scenario will do') as any,
+      .example('$0 plan scenarios/kexec-dma-msi.yaml', 'what a run of this scenario will do') as unknown as Argv<Args>,
   handler: (args) => {
     const result = checkScenarioFile(args.file);
     if (!result.ok) {

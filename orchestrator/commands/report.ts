@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { ktapOf, viewRun, writeReports } from '../reports/rebuild.js';
 import { REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 
@@ -17,7 +17,10 @@ export const reportCommand: CommandModule<GlobalArgs, Args> = {
         describe: 'a run directory (it holds journal.jsonl)',
       })
       .options(REPORT_OPTIONS)
-      .example('$0 report runs/soak-20261121-2200 --html soak.html', "the timeline of last night's soak") as any,
+      .example(
+        '$0 report runs/soak-20261121-2200 --html soak.html',
+        "the timeline of last night's soak",
+      ) as unknown as Argv<Args>,
   handler: (args) => {
     const view = viewRun(args.runDir);
     process.stdout.write(ktapOf(view));

@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { resumeRun } from '../run/run.js';
 import { ktapOf, viewRun } from '../reports/rebuild.js';
@@ -20,7 +20,7 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
         demandOption: true,
         describe: 'the run directory of the interrupted run',
       })
-      .options(REPORT_OPTIONS) as any,
+      .options(REPORT_OPTIONS) as unknown as Argv<Args>,
   handler: async (args) => {
     const log = createLogger({ level: args.logLevel, file: join(args.runDir, 'lustress.log') });
     const summary = await resumeRun({

@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkScenarioFile } from '../scenario/load.js';
@@ -90,7 +90,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       .example(
         '$0 run scenarios/kexec-dma-msi.yaml',
         'one live update with DMA and MSI checks on the default QEMU guest',
-      ) as any,
+      ) as unknown as Argv<Args>,
   handler: async (args) => {
     const usage = args.bisect ? BISECT_EXIT.abort : EXIT.usage;
     const loaded = checkScenarioFile(args.file);

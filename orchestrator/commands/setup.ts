@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { checkPrerequisites, setup } from '../setup.js';
 import { CACHED_KERNELS } from '../kernels/kernels.js';
 import { formatEta, ProgressLine } from '../progress.js';
@@ -36,7 +36,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
         describe: 'kernels to fetch or build',
       })
       .example('$0 setup', 'install and build everything (idempotent)')
-      .example('$0 setup --check', 'what is present, what is missing') as any,
+      .example('$0 setup --check', 'what is present, what is missing') as unknown as Argv<Args>,
   handler: async (args) => {
     if (args.check) {
       const status = await checkPrerequisites(args.forTests);

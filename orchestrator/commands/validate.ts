@@ -1,4 +1,4 @@
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import { checkScenarioFile } from '../scenario/load.js';
 import { formatProblem } from '../scenario/errors.js';
 import { EXIT, JSON_FLAG, type GlobalArgs } from '../cli-common.js';
@@ -15,7 +15,7 @@ export const validateCommand: CommandModule<GlobalArgs, Args> = {
     y
       .option('json', JSON_FLAG)
       .positional('files', { type: 'string', array: true, demandOption: true, describe: 'scenario YAML files' })
-      .example('$0 validate scenarios/*.yaml', 'check every example scenario') as any,
+      .example('$0 validate scenarios/*.yaml', 'check every example scenario') as unknown as Argv<Args>,
   handler: (args) => {
     const results = args.files.map((file) => ({ file, result: checkScenarioFile(file) }));
     if (args.json) {

@@ -130,7 +130,10 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   req.progress?.({ phase: 'done', done: total, total });
 }
 
-/** Debian's linux-source .deb holds a tarball; unpack it once per version (also used by bench/dma for the VFIO selftests). */
+/**
+ * Debian's linux-source .deb holds a tarball; unpack it once per version (also used by bench/dma for the VFIO
+ * selftests).
+ */
 export async function extractSource(
   req: Pick<BuildRequest, 'deb' | 'pkg' | 'version' | 'log' | 'progress'>,
   buildRoot: string,

@@ -5,12 +5,12 @@ import { writeFileSync } from 'node:fs';
 import { readJournal, type JournalRecord } from '../run/journal.js';
 import {
   combine,
+  summariseMetrics,
   type IterationOutcome,
   type RunSummary,
   type StepOutcome,
   type TargetOutcome,
 } from '../run/outcome.js';
-import { summariseMetrics } from '../run/stats.js';
 import { checkScenarioText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import { htmlTimeline } from './html.js';

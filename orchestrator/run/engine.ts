@@ -213,7 +213,8 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
         }
         return { outcome: failedAsExpected(e.message, e.data), lost: false };
       }
-      // Preparing the step failed on this side (a kernel file that does not exist, say): the step fails, the run goes on.
+      // Preparing the step failed on this side (a kernel file that does not exist, say): the step fails, the run goes
+      // on.
       return { outcome: failedAsExpected(e instanceof Error ? e.message : String(e)), lost: false };
     }
   };

@@ -1,7 +1,7 @@
 // What a run produces, step by step: the records the journal keeps and the
 // reports are built from.
 
-import type { Distribution } from './stats.js';
+import { distribution, type Distribution } from './stats.js';
 
 export type Verdict = 'pass' | 'fail' | 'skip';
 
@@ -76,4 +76,24 @@ export function combine(verdicts: Verdict[]): Verdict {
   if (verdicts.includes('fail')) return 'fail';
   if (verdicts.length && verdicts.every((v) => v === 'skip')) return 'skip';
   return 'pass';
+}
+
+export const SUMMARISED: (keyof IterationMetrics)[] = [
+  'blackoutMs',
+  'verifyGBps',
+  'dmaBytes',
+  'msiLatencyMs',
+  'agentRssBytes',
+  'jitterMs',
+];
+
+export function summariseMetrics(
+  iterations: IterationOutcome[],
+): Partial<Record<keyof IterationMetrics, Distribution>> {
+  const out: Partial<Record<keyof IterationMetrics, Distribution>> = {};
+  for (const key of SUMMARISED) {
+    const d = distribution(iterations.map((i) => i.metrics[key]).filter((v): v is number => typeof v === 'number'));
+    if (d) out[key] = d;
+  }
+  return out;
 }

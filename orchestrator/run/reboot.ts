@@ -22,7 +22,9 @@ export interface Reboot {
   /** When the new agent said hello (epoch ms). */
   at: number;
   blackoutMs: number;
-  /** Copies running at the exec; undefined when the answer never came (the blackout is then measured from the request). */
+  /**
+   * Copies running at the exec; undefined when the answer never came (the blackout is then measured from the request).
+   */
   dmaInFlight?: DmaInFlight[];
 }
 

@@ -1,7 +1,5 @@
 // Numbers for soak summaries: a seeded random stream (so --seed replays a
-// run's timing) and percentiles of per-iteration metrics.
-
-import type { IterationMetrics, IterationOutcome } from './outcome.js';
+// run's timing) and percentiles.
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
 export function seededRandom(seed: number): () => number {
@@ -36,24 +34,4 @@ export function distribution(values: number[]): Distribution | undefined {
   const rank = (p: number) =>
     sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
   return { n: sorted.length, p50: rank(50), p95: rank(95), max: sorted[sorted.length - 1]! };
-}
-
-export const SUMMARISED: (keyof IterationMetrics)[] = [
-  'blackoutMs',
-  'verifyGBps',
-  'dmaBytes',
-  'msiLatencyMs',
-  'agentRssBytes',
-  'jitterMs',
-];
-
-export function summariseMetrics(
-  iterations: IterationOutcome[],
-): Partial<Record<keyof IterationMetrics, Distribution>> {
-  const out: Partial<Record<keyof IterationMetrics, Distribution>> = {};
-  for (const key of SUMMARISED) {
-    const d = distribution(iterations.map((i) => i.metrics[key]).filter((v): v is number => typeof v === 'number'));
-    if (d) out[key] = d;
-  }
-  return out;
 }

@@ -7,7 +7,9 @@ import { scenarioSchema } from './schema.js';
 
 type JsonSchema = Record<string, any>;
 
-/** Definitions that are value types: shown by name in tables and, where the schema says more, explained under "Values". */
+/**
+ * Definitions that are value types: shown by name in tables and, where the schema says more, explained under "Values".
+ */
 const VALUE_TYPES: Record<string, string> = {
   size: 'Sizes',
   duration: 'Durations',

@@ -69,7 +69,8 @@ export class SshTarget extends BaseTarget implements Target {
       () => this.consoleExcerpt(),
     );
     this.link = link;
-    this.connect();
+    // How the session ends is handled inside connect (a reconnect, or the loss of the target).
+    void this.connect();
     return link.waitForHello(deadlineMs);
   }
 

@@ -11,7 +11,10 @@ export function inGuestFile(name: string): string {
   return fileURLToPath(new URL(`../in-guest/${name}.js`, import.meta.url));
 }
 
-/** A started guest of `kernel` with one igb and one edu, each behind its own root port; undefined if prerequisites are missing (skipped, or failed in CI). */
+/**
+ * A started guest of `kernel` with one igb and one edu, each behind its own root port; undefined if prerequisites are
+ * missing (skipped, or failed in CI).
+ */
 export async function vfioGuest(t: Test, kernel: string): Promise<QemuTarget | undefined> {
   if (!(await guestPrerequisites(t, [kernel]))) return undefined;
   const target = qemuTarget(t, { spec: guestSpec({ kernel }) });

@@ -3,7 +3,7 @@
 // compiler's business), and the answer to a wrong one names the field.
 
 import t from 'tap';
-import { AGENT_METHODS, type AgentMethods } from '../../contract/agent.js';
+import { AGENT_METHODS, type AgentMethods, type MethodSpec } from '../../contract/agent.js';
 import { ERR, RpcError, RpcPeer, type Handlers } from '../../contract/rpc.js';
 import { int, list, object, oneOf, optional, problemsOf, str, u64 } from '../../contract/shape.js';
 
@@ -39,9 +39,9 @@ t.test('shapes: what is wrong, and where', async (t) => {
 
 /** A served peer and a calling peer wired back to back, as the agent and the orchestrator are. */
 function pair(handlers: Partial<Handlers<AgentMethods>>) {
-  let agent: RpcPeer<{}, {}, {}> | undefined;
-  const orchestrator: RpcPeer<AgentMethods> = new RpcPeer((line) => agent!.push(line));
-  agent = new RpcPeer((line) => orchestrator.push(line), {
+  const wire: { agent?: RpcPeer } = {};
+  const orchestrator: RpcPeer<AgentMethods> = new RpcPeer((line) => wire.agent!.push(line));
+  wire.agent = new RpcPeer((line) => orchestrator.push(line), {
     spec: AGENT_METHODS,
     handlers: handlers as Handlers<AgentMethods>,
     toError: (e) => new RpcError(ERR.failed, (e as Error).message),
@@ -73,8 +73,8 @@ t.test('a handler that throws answers with the error its end makes of it; an unk
   const client = pair({ ping: () => Promise.reject(new Error('boom')) });
   const e = await client.request('ping', {}, 1000).catch((x: unknown) => x);
   t.match(e, { code: ERR.failed, message: 'boom' });
-  const none = await (client as unknown as RpcPeer<{ nope: { params: ReturnType<typeof object>; result: {} } }>)
-    .request('nope', {}, 1000)
-    .catch((x: unknown) => x);
+  // A caller that believes in a method the agent does not have.
+  const believer = client as unknown as RpcPeer<{ nope: MethodSpec<Record<string, never>> }>;
+  const none = await believer.request('nope', {}, 1000).catch((x: unknown) => x);
   t.match(none, { code: ERR.methodNotFound, message: 'no method "nope"' });
 });

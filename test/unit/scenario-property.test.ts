@@ -165,7 +165,10 @@ const mutation = fc.record({
 
 type Mutation = typeof mutation extends fc.Arbitrary<infer M> ? M : never;
 
-/** A copy of the document with one change: a key or item deleted, a key renamed, a value's type changed, or two items swapped. */
+/**
+ * A copy of the document with one change: a key or item deleted, a key renamed, a value's type changed, or two items
+ * swapped.
+ */
 function mutate(document: unknown, m: Mutation): unknown {
   const copy = structuredClone(document);
   const all = containers(copy);

@@ -24,7 +24,9 @@ const device = (...body: string[]) =>
 const buffer = (...body: string[]) =>
   lines('version: 1', 'buffers:', '  buf:', ...indent(4, body), 'steps:', '  - fill: { buffers: [buf] }');
 
-/** The given steps from line 11, after device nic is bound and buffers src and dst (4KiB each) are mapped and filled. */
+/**
+ * The given steps from line 11, after device nic is bound and buffers src and dst (4KiB each) are mapped and filled.
+ */
 const steps = (...more: string[]) =>
   lines(
     'version: 1',
@@ -40,7 +42,10 @@ const steps = (...more: string[]) =>
     ...indent(2, more),
   );
 
-/** Steps that reach the boot after a live update with session s (holding src) retrieved; what follows starts on line 15. */
+/**
+ * Steps that reach the boot after a live update with session s (holding src) retrieved; what follows starts on line
+ * 15.
+ */
 const RETRIEVED = [
   '- preserve: { session: s, buffers: [src] }',
   '- kexec-load:',

@@ -22,7 +22,9 @@ function prerequisiteMissing(t: Test, why: string): void {
   else t.plan(0, why);
 }
 
-/** Members an older header does not have yet, as "struct.field": their offsets and the struct's size are not compared. */
+/**
+ * Members an older header does not have yet, as "struct.field": their offsets and the struct's size are not compared.
+ */
 type Missing = Set<string>;
 
 const complete = (name: StructName, missing: Missing): boolean =>
