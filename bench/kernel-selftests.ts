@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { PrivateApt } from '../orchestrator/kernels/apt.js';
 import { extractSource } from '../orchestrator/kernels/build.js';
 import { cacheDir } from '../orchestrator/kernels/cache.js';
-import { withLock } from '../orchestrator/kernels/lock.js';
+import { withLock } from '../orchestrator/lock.js';
 
 const PKG = 'linux-source-7.3';
 

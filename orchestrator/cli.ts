@@ -4,6 +4,8 @@
 
 import type { Argv } from 'yargs';
 import { EXIT, type GlobalArgs } from './cli-common.js';
+import { BISECT_EXIT } from './bisect.js';
+import { exitCodeOf } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 
 export async function cli(argv: string[]) {
@@ -34,10 +36,10 @@ export async function cli(argv: string[]) {
     .recommendCommands()
     .wrap(Math.min(100, process.stdout.columns || 100))
     .epilogue(
-      'Exit codes: 0 pass, 1 fail, 2 usage or configuration error (125 with --bisect when the target could not be tested).',
+      'Exit codes: 0 pass, 1 fail, 2 usage or configuration error, 3 disk full (125 with --bisect when the target could not be tested).',
     )
     .fail((msg, err) => {
-      if (err) throw err;
+      if (err) endWith(err, argv);
       process.stderr.write(`lustress: ${msg}\nRun "lustress --help" for usage.\n`);
       process.exit(EXIT.usage);
     }) as unknown as Argv<GlobalArgs>;
@@ -60,6 +62,24 @@ export async function cli(argv: string[]) {
   );
 }
 
+/**
+ * A command that ends in an error: one line saying what and where, the stack
+ * only with --log-level debug or trace, and the documented exit code.
+ */
+function endWith(e: unknown, argv: string[]): never {
+  const level = argv[argv.indexOf('--log-level') + 1];
+  const verbose = argv.includes('--log-level') && (level === 'debug' || level === 'trace');
+  process.stderr.write(`lustress: ${e instanceof Error ? e.message : String(e)}\n`);
+  if (verbose && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
+  const code = exitCodeOf(e);
+  // git bisect run must not read a usage error as "bad": it aborts instead.
+  process.exit(code === EXIT.usage && argv.includes('--bisect') ? BISECT_EXIT.abort : code);
+}
+
 export async function orchestratorMain(argv: string[]): Promise<void> {
-  await (await cli(argv)).parseAsync();
+  try {
+    await (await cli(argv)).parseAsync();
+  } catch (e) {
+    endWith(e, argv);
+  }
 }

@@ -21,11 +21,12 @@ export interface LogOptions {
 
 export function createLogger(opts: LogOptions): Logger {
   const streams: StreamEntry[] = [];
-  if (opts.file)
-    streams.push({
-      level: opts.level as Level,
-      stream: pino.destination({ dest: opts.file, sync: true, mkdir: true }),
-    });
+  if (opts.file) {
+    const file = pino.destination({ dest: opts.file, sync: true, mkdir: true });
+    // A log line the disk will not take is lost; the journal, not the log, is the run's record.
+    file.on('error', () => {});
+    streams.push({ level: opts.level as Level, stream: file });
+  }
   if (opts.pretty ?? process.stderr.isTTY)
     streams.push({ level: opts.level as Level, stream: readableStream(process.stderr) });
   const base = { level: opts.level, base: opts.name ? { name: opts.name } : null };

@@ -1,5 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
-import { ktapOf, viewRun, writeReports } from '../reports/rebuild.js';
+import { viewRun, writeKtap, writeReports } from '../reports/rebuild.js';
 import { REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs, ReportArgs {
@@ -23,7 +23,7 @@ export const reportCommand: CommandModule<GlobalArgs, Args> = {
       ) as unknown as Argv<Args>,
   handler: (args) => {
     const view = viewRun(args.runDir);
-    process.stdout.write(ktapOf(view));
+    writeKtap(view, (text) => process.stdout.write(text));
     writeReports(view, reportFiles(args));
   },
 };

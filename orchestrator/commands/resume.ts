@@ -1,7 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { join } from 'node:path';
+import { assertRunDir } from '../run/journal.js';
 import { resumeRun } from '../run/run.js';
-import { ktapOf, viewRun } from '../reports/rebuild.js';
+import { viewRun, writeKtap } from '../reports/rebuild.js';
 import { createLogger } from '../log.js';
 import { EXIT, REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 
@@ -22,6 +23,7 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
       })
       .options(REPORT_OPTIONS) as unknown as Argv<Args>,
   handler: async (args) => {
+    assertRunDir(args.runDir);
     const log = createLogger({ level: args.logLevel, file: join(args.runDir, 'lustress.log') });
     const summary = await resumeRun({
       runDir: args.runDir,
@@ -31,7 +33,7 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
       reports: reportFiles(args),
     });
     if (!summary) {
-      process.stdout.write(ktapOf(viewRun(args.runDir)));
+      writeKtap(viewRun(args.runDir), (text) => process.stdout.write(text));
       process.stdout.write(`# ${args.runDir} had already ended: nothing to resume\n`);
       return;
     }

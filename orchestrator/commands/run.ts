@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkScenarioFile } from '../scenario/load.js';
 import { formatProblem } from '../scenario/errors.js';
-import { parseDuration } from '../scenario/units.js';
+import { parseRunDuration } from '../scenario/units.js';
 import { runScenario, SUMMARY_FILE } from '../run/run.js';
 import { createRunDir, ensureDir } from '../rundir.js';
 import { createLogger } from '../log.js';
@@ -99,7 +99,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       process.exitCode = usage;
       return;
     }
-    const duration = args.duration !== undefined ? parseDuration(args.duration) : undefined;
+    const duration = args.duration !== undefined ? parseRunDuration(args.duration) : undefined;
     if (duration && !duration.ok) {
       process.stderr.write(`lustress: --duration: ${duration.message}\n`);
       process.exitCode = usage;

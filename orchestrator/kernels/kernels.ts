@@ -11,7 +11,7 @@ import { PrivateApt } from './apt.js';
 import { cacheDir } from './cache.js';
 import { parseConfig, readKernelConfig, type KernelConfig } from './kconfig.js';
 import { BUILD_RECIPE, buildKernel, LIVE_UPDATE_FRAGMENT, type BuildProgress } from './build.js';
-import { withLock } from './lock.js';
+import { withLock } from '../lock.js';
 
 export interface Kernel {
   /** Cache key, e.g. "debian-7.2.13+deb14-amd64_7.2.13-1". */

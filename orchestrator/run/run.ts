@@ -3,17 +3,25 @@
 // journal when it ends. A run whose orchestrator was killed is resumed from
 // its journal: what it recorded stays as it is, and it goes on from there.
 
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LUSTRESS_VERSION } from '../../contract/version.js';
 import type { Logger } from '../log.js';
 import { KtapReporter } from '../reports/ktap.js';
-import { ktapOf, summaryOf, viewRun, writeReports, type ReportFiles, type RunView } from '../reports/rebuild.js';
+import { writeFileAtomic } from '../files.js';
+import {
+  replay,
+  summaryOf,
+  viewRun,
+  writeKtap,
+  writeReports,
+  type ReportFiles,
+  type RunView,
+} from '../reports/rebuild.js';
 import type { Scenario } from '../scenario/model.js';
 import type { QemuTargetSpec, TargetSpec } from '../scenario/spec.js';
 import { makeTarget } from '../targets/factory.js';
 import { runTarget, type RunHooks, type TargetRunOptions } from './engine.js';
-import { Journal } from './journal.js';
+import { JOURNAL_FORMAT, Journal } from './journal.js';
 import { guestSlots, limited } from './limit.js';
 import { combine, type RunSummary, type StepOutcome } from './outcome.js';
 import {
@@ -42,30 +50,42 @@ export interface RunOptions extends SettingsOverrides {
 
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunSummary> {
   const settings = resolveSettings(scenario, opts);
-  const journal = new Journal(opts.runDir);
+  const journal = Journal.create(opts.runDir);
   journal.append({
     type: 'run',
     at: Date.now(),
+    format: JOURNAL_FORMAT,
     scenario: scenario.name,
     file: scenario.file,
     text: opts.scenarioText,
     options: settingsRecord(settings),
     version: LUSTRESS_VERSION,
   });
-  return execute(scenario, settings, journal, opts);
+  try {
+    return await execute(scenario, settings, journal, opts);
+  } finally {
+    journal.close();
+  }
 }
 
 export type ResumeOptions = Pick<RunOptions, 'runDir' | 'log' | 'out' | 'agentLogLevel' | 'hooks' | 'reports'>;
 
 /** Continues a run from its journal. Returns undefined when the run had already ended. */
 export async function resumeRun(opts: ResumeOptions): Promise<RunSummary | undefined> {
-  const view = viewRun(opts.runDir);
-  if (view.records.some((r) => r.type === 'end')) return undefined;
-  const settings = settingsFromRecord(view.run.options);
-  const journal = new Journal(opts.runDir);
-  closeInterruptedIterations(view, journal);
-  journal.append({ type: 'resume', at: Date.now() });
-  return execute(view.scenario, settings, journal, opts, viewRun(opts.runDir));
+  // Locked (and a torn last record cut away) before anything is read for the resume.
+  const journal = Journal.reopen(opts.runDir, opts.log);
+  try {
+    const view = viewRun(opts.runDir);
+    if (view.ended) {
+      journal.close();
+      return undefined;
+    }
+    closeInterruptedIterations(view, journal);
+    journal.append({ type: 'resume', at: Date.now() });
+    return await execute(view.scenario, settingsFromRecord(view.run.options), journal, opts, viewRun(opts.runDir));
+  } finally {
+    journal.close();
+  }
 }
 
 /**
@@ -76,9 +96,9 @@ export async function resumeRun(opts: ResumeOptions): Promise<RunSummary | undef
 function closeInterruptedIterations(view: RunView, journal: Journal): void {
   for (const target of view.scenario.targets.map((t) => t.name)) {
     if (view.targets.some((t) => t.target === target)) continue;
-    const done = Math.max(0, ...view.iterations.filter((i) => i.target === target).map((i) => i.iteration));
-    const partial = view.steps.filter((s) => s.target === target && s.iteration === done + 1);
+    const partial = view.unfinished.get(target) ?? [];
     if (!partial.length) continue;
+    const done = partial[0]!.iteration - 1;
     const last = Math.max(...partial.map((s) => s.step));
     for (const step of view.scenario.steps.filter((s) => s.index + 1 > last)) {
       const outcome: StepOutcome = {
@@ -122,11 +142,7 @@ async function execute(
     settings.seed,
   );
   // A resumed run's report starts with what was already recorded.
-  for (const r of resumed?.records ?? []) {
-    if (r.type === 'boot') reporter.boot(r.target, r);
-    else if (r.type === 'step') reporter.step(r);
-    else if (r.type === 'iteration') reporter.iteration(r);
-  }
+  if (resumed) for (const t of scenario.targets) replay(resumed, reporter, t.name);
   const hooks: RunHooks = {
     boot: (t, h) => {
       reporter.boot(t, h);
@@ -155,11 +171,10 @@ async function execute(
       const done = resumed.iterations.filter((i) => i.target === spec.name);
       // The jitter stream goes on where the killed run left it.
       for (const i of done) if (i.metrics.jitterMs !== undefined) random();
-      const last = resumed.records.filter((r) => 'at' in r).pop() as { at: number } | undefined;
       run.resumeAt = {
         iteration: done.length + 1,
         failures: done.filter((i) => i.verdict === 'fail').length,
-        elapsedMs: (last?.at ?? resumed.run.at) - resumed.run.at,
+        elapsedMs: resumed.lastAt - resumed.run.at,
       };
       // A run that was to stop at its first failure has nothing to resume after one.
       if (run.resumeAt.failures && !settings.keepGoing) run.settings = { ...settings, iterations: done.length };
@@ -188,8 +203,10 @@ async function execute(
   // Built from the journal, exactly as `lustress report` would build it: the merged report and one per target.
   const view = viewRun(opts.runDir);
   writeReports(view, { json: join(opts.runDir, SUMMARY_FILE), ...opts.reports });
-  writeFileSync(join(opts.runDir, 'report.ktap'), ktapOf(view));
-  if (scenario.targets.length > 1)
-    for (const t of scenario.targets) writeFileSync(join(opts.runDir, `report-${t.name}.ktap`), ktapOf(view, t.name));
+  writeFileAtomic(join(opts.runDir, 'report.ktap'), (chunk) => writeKtap(view, chunk));
+  if (scenario.targets.length > 1) {
+    for (const t of scenario.targets)
+      writeFileAtomic(join(opts.runDir, `report-${t.name}.ktap`), (chunk) => writeKtap(view, chunk, t.name));
+  }
   return summaryOf(view);
 }
