@@ -48,50 +48,63 @@ export type Message =
   | { jsonrpc: '2.0'; id: number | string | null; result: unknown }
   | { jsonrpc: '2.0'; id: number | string | null; error: RpcErrorBody };
 
-/** Longest line accepted; a longer one is dropped as garbage rather than buffered without end. */
-export const MAX_LINE = 64 * 1024 * 1024;
+/** Longest request an agent reads: every request is small; a longer line is refused, not buffered. */
+export const MAX_REQUEST_BYTES = 4 << 20;
+/** Longest answer the orchestrator reads (exec's output is the largest: two 64 MiB streams, escaped). */
+export const MAX_REPLY_BYTES = 512 << 20;
 
-/** Splits a byte stream into lines and parses each as JSON. */
+/**
+ * Splits a byte stream into lines. Linear: each byte is looked at once and
+ * copied at most once; a line is decoded as UTF-8 only when whole, so a
+ * character split between two reads arrives intact. A line longer than
+ * `maxBytes` is reported by its length and skipped, up to its newline.
+ */
 export class LineDecoder {
-  private pending = '';
+  private parts: Buffer[] = [];
+  private size = 0;
   private dropping = false;
 
   constructor(
-    private readonly onMessage: (m: unknown) => void,
-    private readonly onGarbage: (line: string) => void,
+    private readonly onLine: (line: string) => void,
+    private readonly onOverlong: (bytes: number) => void,
+    private readonly maxBytes: number,
   ) {}
 
   push(chunk: Buffer | string): void {
-    let text = this.pending + String(chunk);
-    let nl: number;
-    while ((nl = text.indexOf('\n')) !== -1) {
-      const line = text.slice(0, nl).replace(/\r$/, '');
-      text = text.slice(nl + 1);
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let start = 0;
+    for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+      const tail = buf.subarray(start, nl);
+      start = nl + 1;
       if (this.dropping) {
         this.dropping = false;
-        continue;
+      } else if (this.size + tail.length > this.maxBytes) {
+        this.onOverlong(this.size + tail.length);
+      } else {
+        const line = this.size ? Buffer.concat([...this.parts, tail]) : tail;
+        this.onLine(line.toString('utf8'));
       }
-      if (!line.trim()) continue;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(line);
-      } catch {
-        this.onGarbage(line);
-        continue;
-      }
-      this.onMessage(parsed);
+      this.parts = [];
+      this.size = 0;
     }
-    if (text.length > MAX_LINE) {
-      this.onGarbage(`${text.slice(0, 200)}… (${text.length} bytes without a newline, dropped)`);
-      text = '';
+    if (start >= buf.length || this.dropping) return;
+    const rest = buf.subarray(start);
+    if (this.size + rest.length > this.maxBytes) {
+      this.onOverlong(this.size + rest.length);
+      this.parts = [];
+      this.size = 0;
       this.dropping = true;
+      return;
     }
-    this.pending = text;
+    // Copied: the caller may reuse its read buffer.
+    this.parts.push(Buffer.from(rest));
+    this.size += rest.length;
   }
 
   /** Forget a partial line (the sender went away mid-line, e.g. at a kexec). */
   reset(): void {
-    this.pending = '';
+    this.parts = [];
+    this.size = 0;
     this.dropping = false;
   }
 }
@@ -140,9 +153,43 @@ export class RpcPeer<Remote extends MethodTable = None, In extends object = None
     private readonly onGarbage: (line: string) => void = () => {},
   ) {
     this.decoder = new LineDecoder(
-      (m) => this.receive(m),
-      (l) => this.onGarbage(l),
+      (line) => this.line(line),
+      (bytes) =>
+        this.refuse(
+          null,
+          ERR.invalidRequest,
+          `a line of ${bytes} bytes is longer than the ${this.maxBytes} this end reads`,
+          `${bytes} bytes without a newline`,
+        ),
+      this.maxBytes,
     );
+  }
+
+  /** A serving end reads requests, which are small; a calling end reads answers, which may be large. */
+  private get maxBytes(): number {
+    return this.served ? MAX_REQUEST_BYTES : MAX_REPLY_BYTES;
+  }
+
+  /**
+   * Something that is not a message for us: a serving end answers it with a
+   * JSON-RPC error (as the spec asks); both ends note it.
+   */
+  private refuse(id: number | string | null, code: number, message: string, garbage: string): void {
+    if (this.served) this.reply(id, undefined, new RpcError(code, message));
+    this.onGarbage(garbage);
+  }
+
+  private line(text: string): void {
+    const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (!line.trim()) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch (e) {
+      this.refuse(null, ERR.parse, `parse error: ${(e as Error).message}`, line);
+      return;
+    }
+    this.receive(parsed, line);
   }
 
   /** Feed bytes read from the channel. */
@@ -192,16 +239,32 @@ export class RpcPeer<Remote extends MethodTable = None, In extends object = None
     return this.waiting.size;
   }
 
-  private receive(m: unknown): void {
+  private receive(m: unknown, line: string): void {
+    if (Array.isArray(m)) {
+      this.refuse(null, ERR.invalidRequest, 'batches are not supported: send one request per line', line);
+      return;
+    }
     if (typeof m !== 'object' || m === null || (m as { jsonrpc?: unknown }).jsonrpc !== '2.0') {
-      this.onGarbage(JSON.stringify(m));
+      const id = (m as { id?: unknown } | null)?.id;
+      this.refuse(
+        typeof id === 'number' || typeof id === 'string' ? id : null,
+        ERR.invalidRequest,
+        'not a JSON-RPC 2.0 message (an object with "jsonrpc": "2.0")',
+        line,
+      );
       return;
     }
     const msg = m as Record<string, unknown>;
     const id = typeof msg.id === 'number' || typeof msg.id === 'string' ? msg.id : undefined;
+    if (msg.id !== undefined && msg.id !== null && id === undefined) {
+      this.refuse(null, ERR.invalidRequest, 'an id is a number or a string', line);
+      return;
+    }
     if ('result' in msg || 'error' in msg) {
       const w = id === undefined ? undefined : this.waiting.get(id);
-      if (!w) return; // an answer after its deadline: already reported as a timeout
+      // An answer to no request of ours (the other end refusing a line) is noted; one after its deadline was reported
+      // then.
+      if (!w) return void (id === undefined && this.onGarbage(line));
       this.waiting.delete(id!);
       clearTimeout(w.timer);
       const error = msg.error as RpcErrorBody | undefined;
@@ -210,7 +273,7 @@ export class RpcPeer<Remote extends MethodTable = None, In extends object = None
       return;
     }
     if (typeof msg.method !== 'string') {
-      this.reply(id ?? null, undefined, new RpcError(ERR.invalidRequest, 'a request needs a method'));
+      this.refuse(id ?? null, ERR.invalidRequest, 'a request needs a method', line);
       return;
     }
     if (id === undefined) {
