@@ -4,6 +4,8 @@
 // refused at the boundary with "params.device.bdf: expected a string, got
 // number 5" instead of failing somewhere inside a driver.
 
+import { printable } from './text.js';
+
 export interface Shape<T> {
   /** What a valid value looks like, for messages ("a string", "an integer 1..4095"). */
   readonly expected: string;
@@ -24,7 +26,7 @@ export type Infer<S> = S extends Shape<infer T> ? T : never;
 export function described(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the string "${value.length > 40 ? `${value.slice(0, 40)}…` : value}"`;
+  if (typeof value === 'string') return `the string "${printable(value)}"`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }

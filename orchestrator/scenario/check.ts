@@ -11,7 +11,16 @@ import { Flow } from './flow.js';
 import { kindOf } from './model.js';
 import { scenarioSchema } from './schema.js';
 import { locate, type Source } from './source.js';
-import { parseSize } from './units.js';
+import {
+  DEFAULT_GUEST_MEMORY,
+  GUEST_HUGE_PAGES,
+  GUEST_RESERVED_BYTES,
+  HUGE_PAGE_BYTES,
+  MAX_BUFFER_BYTES,
+  MAX_GUEST_MEMORY,
+  MIN_GUEST_MEMORY,
+} from './spec.js';
+import { formatSize, parseSize } from './units.js';
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown): v is string => typeof v === 'string';
@@ -62,6 +71,18 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
       report([...at, 'target'], 'names a target but the scenario has no "targets" (the default target is "default")');
   }
 
+  checkResources(data, report, bufferSize);
+  for (const name of targets) {
+    const agent = data.targets[name]?.ssh?.agent;
+    // Whether a host may be rebooted is the scenario's `disposable`, stated where plan shows it, never smuggled in.
+    if (isStr(agent) && /(^|\s)--disposable(\s|=|$)/.test(agent)) {
+      report(
+        ['targets', name, 'ssh', 'agent'],
+        'the agent command may not pass --disposable: say disposable: true (lustress adds the flag then)',
+      );
+    }
+  }
+
   if (!Array.isArray(data.steps)) return problems;
   const reboot = data.reboot === 'kexec' ? 'kexec' : 'liveupdate';
   const flow = new Flow();
@@ -104,4 +125,68 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
     definitionOf(kind).check(c);
   });
   return problems;
+}
+
+/**
+ * Sizes the targets can hold: every buffer within lustress's bound, guests
+ * within theirs, and on each QEMU guest the buffers within what its memory
+ * leaves after its kernel and agent (huge-page buffers within the pages it
+ * reserves). A scenario that cannot fit is refused here, not mid-run.
+ */
+function checkResources(
+  data: Record<string, any>,
+  report: (path: Path, message: string, want?: 'key' | 'value') => void,
+  bufferSize: (name: string) => number | undefined,
+): void {
+  const buffers = isObj(data.buffers) ? Object.keys(data.buffers) : [];
+  let total = 0;
+  let huge = 0;
+  for (const name of buffers) {
+    const size = bufferSize(name);
+    if (size === undefined) continue;
+    if (size > MAX_BUFFER_BYTES)
+      report(
+        ['buffers', name, 'size'],
+        `${formatSize(size)} is more than lustress maps for one buffer (${formatSize(MAX_BUFFER_BYTES)})`,
+      );
+    total += size;
+    if (data.buffers[name]?.backing === 'hugetlb') huge += Math.ceil(size / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES;
+  }
+  const guests: { name: string; memory: number; at: Path }[] = [];
+  if (isObj(data.targets)) {
+    for (const [name, t] of Object.entries(data.targets)) {
+      if (!isObj(t) || !isObj(t.qemu)) continue;
+      const at: Path = ['targets', name, 'qemu', 'memory'];
+      const memory = t.qemu.memory === undefined ? DEFAULT_GUEST_MEMORY : parseSize(t.qemu.memory);
+      const bytes = typeof memory === 'number' ? memory : memory.ok ? memory.value : undefined;
+      if (bytes === undefined) continue;
+      if (bytes < MIN_GUEST_MEMORY || bytes > MAX_GUEST_MEMORY) {
+        report(
+          at,
+          `a guest has ${formatSize(MIN_GUEST_MEMORY)} to ${formatSize(MAX_GUEST_MEMORY)} of memory, not ${formatSize(bytes)}`,
+        );
+        continue;
+      }
+      guests.push({ name, memory: bytes, at: t.qemu.memory === undefined ? ['targets', name, 'qemu'] : at });
+    }
+  } else if (data.targets === undefined) {
+    guests.push({ name: 'default', memory: DEFAULT_GUEST_MEMORY, at: ['buffers'] });
+  }
+  for (const g of guests) {
+    const room = g.memory - GUEST_RESERVED_BYTES;
+    if (total > room) {
+      report(
+        ['buffers'],
+        `the buffers hold ${formatSize(total)} in all, more than guest "${g.name}" (${formatSize(g.memory)}) has for them after ${formatSize(GUEST_RESERVED_BYTES)} for its kernel and agent: give it more memory or the buffers less`,
+        'key',
+      );
+    }
+    if (huge > GUEST_HUGE_PAGES * HUGE_PAGE_BYTES) {
+      report(
+        ['buffers'],
+        `the hugetlb buffers need ${formatSize(huge)} of huge pages; guest "${g.name}" reserves ${GUEST_HUGE_PAGES} of ${formatSize(HUGE_PAGE_BYTES)} (${formatSize(GUEST_HUGE_PAGES * HUGE_PAGE_BYTES)})`,
+        'key',
+      );
+    }
+  }
 }

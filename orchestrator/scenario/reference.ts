@@ -13,6 +13,7 @@ type JsonSchema = Record<string, any>;
 const VALUE_TYPES: Record<string, string> = {
   size: 'Sizes',
   duration: 'Durations',
+  runDuration: 'Run durations',
   name: 'Names',
   kernel: 'Kernels',
   path: 'Paths',
@@ -121,9 +122,10 @@ function typeText(prop: JsonSchema, defs: Record<string, JsonSchema>, plural = f
     const name = refName(prop.$ref);
     const title = VALUE_TYPES[name];
     if (!title) return typeText(defs[name]!, defs, plural);
-    const label = plural ? `${name}s` : name;
+    const word = name.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
+    const label = plural ? `${word}s` : word;
     // Linked to its explanation under "Values", when it has one.
-    return definitionText(defs[name]!) ? `[${label}](#${title.toLowerCase()})` : label;
+    return definitionText(defs[name]!) ? `[${label}](#${title.toLowerCase().replace(/ /g, '-')})` : label;
   }
   if ('const' in prop) return code(prop.const);
   if (prop.enum) return (prop.enum as unknown[]).map(code).join(' \\| ');

@@ -3,13 +3,21 @@
 
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { describe, parseDuration, parseSize } from './units.js';
+import { printable } from '../../contract/text.js';
+import { describe, parseDuration, parseRunDuration, parseSize, type Parsed } from './units.js';
 import { nearest, pathText, type ScenarioProblem } from './errors.js';
 import { locate, type Source } from './source.js';
 
 export const SCHEMA_PATH = new URL('../../../scenarios/schema.json', import.meta.url);
 
 type JsonSchema = Record<string, any>;
+
+/** The schema's own formats and the parsers that decide them (and word their messages). */
+const FORMATS: Record<string, (value: unknown) => Parsed> = {
+  'lustress-size': parseSize,
+  'lustress-duration': (v) => parseDuration(v),
+  'lustress-run-duration': parseRunDuration,
+};
 
 /** Keys a step has beside its kind. */
 const STEP_KEYS = ['name', 'timeout', 'expect'];
@@ -24,8 +32,7 @@ function compiledSchema(): { schema: JsonSchema; validate: ValidateFunction } {
   if (compiled) return compiled;
   const schema = JSON.parse(readFileSync(SCHEMA_PATH, 'utf8')) as JsonSchema;
   const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true, useDefaults: true });
-  ajv.addFormat('lustress-size', (s: string) => parseSize(s).ok);
-  ajv.addFormat('lustress-duration', (s: string) => parseDuration(s).ok);
+  for (const [format, parse] of Object.entries(FORMATS)) ajv.addFormat(format, (s: string) => parse(s).ok);
   ajv.addKeyword({ keyword: 'x-lustress-message', schemaType: 'string' });
   ajv.addKeyword({
     keyword: 'x-lustress-one-of',
@@ -116,7 +123,7 @@ function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProbl
       if (segments[0] === 'steps' && segments.length === 3 && STEP_KEYS.includes(key)) {
         return {
           ...at([...segments, key], 'key'),
-          message: `"${key}" belongs to the step, not to its arguments: write it beside "${owner}", at the same indentation`,
+          message: `"${printable(key)}" belongs to the step, not to its arguments: write it beside "${owner}", at the same indentation`,
         };
       }
       // An unknown kind is told the kinds, not the keys that may stand beside one.
@@ -126,7 +133,7 @@ function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProbl
         : choices.length
           ? `; expected one of: ${choices.join(', ')}`
           : `; ${owner} takes no arguments`;
-      return { ...at([...segments, key], 'key'), message: `${noun} "${key}"${hint}` };
+      return { ...at([...segments, key], 'key'), message: `${noun} "${printable(key)}"${hint}` };
     }
     case 'required':
       return { ...at(segments, 'key'), message: `${owner} needs "${e.params.missingProperty}"` };
@@ -154,15 +161,15 @@ function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProbl
     case 'const':
       return { ...at(segments), message: `expected ${JSON.stringify(e.params.allowedValue)}, got ${describe(e.data)}` };
     case 'format': {
-      const parsed = e.params.format === 'lustress-size' ? parseSize(e.data) : parseDuration(e.data);
-      return { ...at(segments), message: parsed.ok ? `invalid ${e.params.format}` : parsed.message };
+      const parsed = FORMATS[e.params.format as string]?.(e.data);
+      return { ...at(segments), message: parsed && !parsed.ok ? parsed.message : `invalid ${e.params.format}` };
     }
     case 'pattern': {
       if (e.params.propertyName !== undefined || e.propertyName !== undefined) {
         const name = String(e.propertyName ?? e.params.propertyName);
         return {
           ...at([...segments, name], 'key'),
-          message: `"${name}" is not a valid name: ${parent['x-lustress-message'] ?? `must match ${e.params.pattern}`}`,
+          message: `"${printable(name)}" is not a valid name: ${parent['x-lustress-message'] ?? `must match ${e.params.pattern}`}`,
         };
       }
       return {
@@ -194,9 +201,7 @@ function translate(source: Source, data: unknown, e: ErrorObject): ScenarioProbl
 
 /** For a size or duration that does not parse: the parser's message. */
 function unitMessage(schema: JsonSchema, data: unknown): string | undefined {
-  const parse =
-    schema.format === 'lustress-duration' ? parseDuration : schema.format === 'lustress-size' ? parseSize : undefined;
-  const parsed = parse?.(data);
+  const parsed = FORMATS[schema.format as string]?.(data);
   return parsed && !parsed.ok ? parsed.message : undefined;
 }
 

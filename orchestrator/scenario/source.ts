@@ -1,7 +1,7 @@
 // Turning untrusted bytes into a YAML document with source positions, refusing
 // hostile input (huge, binary, deeply nested, alias bombs) quickly and clearly.
 
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import {
   isAlias,
   isMap,
@@ -16,12 +16,14 @@ import {
   type Scalar,
   type YAMLError,
 } from 'yaml';
+import { printable } from '../../contract/text.js';
 import type { ScenarioProblem } from './errors.js';
 
 export const MAX_FILE_BYTES = 1024 * 1024;
 export const MAX_DEPTH = 32;
 export const MAX_ALIASES = 100;
 
+const TOO_BIG = `file is larger than ${MAX_FILE_BYTES / 2 ** 20} MiB, the limit for scenario files`;
 const TOO_DEEP = `nesting deeper than ${MAX_DEPTH} levels; a scenario never needs that`;
 
 export interface Source {
@@ -36,22 +38,40 @@ export type SourceResult = { ok: true; source: Source; data: unknown } | { ok: f
 export function readSource(file: string): SourceResult {
   let bytes: Buffer;
   try {
-    const st = statSync(file);
-    if (!st.isFile()) return fail(file, 'not a regular file');
-    if (st.size > MAX_FILE_BYTES) return fail(file, tooBig(st.size));
-    bytes = readFileSync(file);
+    // stat first: opening a FIFO would block, and /dev/zero or /proc files have no size worth trusting.
+    if (!statSync(file).isFile()) return fail(file, 'not a regular file');
+    bytes = readBounded(file, MAX_FILE_BYTES + 1);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    return fail(file, `cannot read: ${err.code ?? ''} ${err.message}`.trim());
+    return fail(file, `cannot read: ${err.message}`);
   }
   return parseSource(file, bytes);
 }
 
+/** At most `limit` bytes of a file, counted as they are read (a /proc file's stat size is 0 whatever it holds). */
+function readBounded(file: string, limit: number): Buffer {
+  const CHUNK = 64 << 10; // whole 8-byte records for /proc files like pagemap, which refuse partial ones
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(limit + CHUNK);
+    let n = 0;
+    for (let got = -1; got !== 0 && n < limit; n += got) got = readSync(fd, buf, n, CHUNK, null);
+    return buf.subarray(0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function parseSource(file: string, bytes: Uint8Array): SourceResult {
-  if (bytes.length > MAX_FILE_BYTES) return fail(file, tooBig(bytes.length));
+  if (bytes.length > MAX_FILE_BYTES) return fail(file, TOO_BIG);
+  if (bytes[0] === 0xff && bytes[1] === 0xfe)
+    return fail(file, 'not UTF-8: a UTF-16 (little-endian) byte order mark; save the file as UTF-8');
+  if (bytes[0] === 0xfe && bytes[1] === 0xff)
+    return fail(file, 'not UTF-8: a UTF-16 (big-endian) byte order mark; save the file as UTF-8');
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    // One line-break convention for the parser and for positions: CRLF and a lone CR are both YAML line breaks.
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/\r\n?/g, '\n');
   } catch {
     const at = firstInvalidUtf8(bytes);
     const pos = positionOf(new TextDecoder().decode(bytes.subarray(0, at)), at);
@@ -78,6 +98,16 @@ export function parseSource(file: string, bytes: Uint8Array): SourceResult {
     stringKeys: true,
     resolveKnownTags: false,
   });
+  // A %YAML 1.1 directive would make `yes` a boolean and `017` octal: the language is YAML 1.2's core schema, always.
+  const version = doc.directives?.yaml;
+  if (version?.explicit && version.version !== '1.2') {
+    const at = /^%YAML\b/m.exec(text)?.index ?? 0;
+    return fail(
+      file,
+      `a %YAML ${version.version} directive: scenarios are YAML 1.2 (where yes is a string and 017 is 17); remove the directive`,
+      positionOf(text, at),
+    );
+  }
   // Warnings count too (an unresolved tag would silently leave its value a string).
   const problems: ScenarioProblem[] = firstPerLine([...doc.errors, ...doc.warnings], lines).map((e) => {
     const pos = lines.linePos(e.pos[0]);
@@ -92,6 +122,15 @@ export function parseSource(file: string, bytes: Uint8Array): SourceResult {
   }
   const unusable = badAlias(doc.contents);
   if (unusable) return fail(file, unusable.message, lines.linePos(unusable.node.range?.[0] ?? 0));
+  const tagged = taggedNode(doc.contents);
+  if (tagged) {
+    const tag = String(tagged.tag).replace('tag:yaml.org,2002:', '!!');
+    return fail(
+      file,
+      `YAML tag ${printable(tag)} cannot be used here; scenarios need no tags`,
+      lines.linePos(tagged.range?.[0] ?? 0),
+    );
+  }
   const inexact = inexactNumber(doc.contents);
   if (inexact) {
     const message = `${inexact.source ?? String(inexact.value)} is too large to be exact: numbers are limited to ${Number.MAX_SAFE_INTEGER}`;
@@ -115,10 +154,6 @@ export function parseSource(file: string, bytes: Uint8Array): SourceResult {
 
 function fail(file: string, message: string, pos: { line: number; col: number } = { line: 1, col: 1 }): SourceResult {
   return { ok: false, problems: [{ file, line: pos.line, col: pos.col, path: '', message }] };
-}
-
-function tooBig(size: number): string {
-  return `file is ${(size / 2 ** 20).toFixed(1)} MiB; scenario files are limited to ${MAX_FILE_BYTES / 2 ** 20} MiB`;
 }
 
 /** One error per line: the parser's later complaints on a line follow from its first. */
@@ -149,9 +184,13 @@ function yamlMessage(code: string, message: string): string {
 export function positionOf(text: string, offset: number): { line: number; col: number } {
   let line = 1;
   let lineStart = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // LF, a lone CR, or the LF of a CRLF ends a line.
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      line++;
+      lineStart = i + 1;
+    }
   }
   return { line, col: offset - lineStart + 1 };
 }
@@ -222,6 +261,12 @@ function blockDepthExceeded(root: unknown): Node | undefined {
   return undefined;
 }
 
+/** The first node with an explicit tag (!!bool "true", !!int 4096): a tag can make a value what it does not read as. */
+function taggedNode(root: unknown): Node | undefined {
+  for (const [node] of nodesInOrder(root)) if (isNode(node) && node.tag) return node;
+  return undefined;
+}
+
 function firstAlias(root: unknown): Node | undefined {
   for (const [node] of nodesInOrder(root)) if (isAlias(node)) return node;
   return undefined;
@@ -274,8 +319,13 @@ export function locate(
 ): { line: number; col: number } {
   let node: unknown = source.doc.contents;
   let keyNode: unknown;
+  // What lies inside an aliased node is written at its anchor but used here: the problem is pointed at the alias.
+  let through: Node | undefined;
   for (const seg of path) {
-    if (isAlias(node)) node = node.resolve(source.doc);
+    if (isAlias(node)) {
+      through ??= node;
+      node = node.resolve(source.doc);
+    }
     if (isMap(node)) {
       const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
       if (!pair) break;
@@ -286,7 +336,7 @@ export function locate(
       node = node.items[seg];
     } else break;
   }
-  const target = (want === 'key' && keyNode) || node || keyNode;
+  const target = through ?? ((want === 'key' && keyNode) || node || keyNode);
   const range = (target as Node | undefined)?.range;
   return source.lines.linePos(range ? range[0] : 0);
 }

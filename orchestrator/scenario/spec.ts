@@ -14,6 +14,21 @@ export type RebootMode = 'liveupdate' | 'kexec';
 /** "live-update", "debian", or a path to a kernel image. */
 export type KernelRef = string;
 
+/**
+ * The largest buffer lustress maps anywhere; a documented bound, so that a typo of a unit is caught before a machine
+ * is asked.
+ */
+export const MAX_BUFFER_BYTES = 2 ** 40;
+/** Guests lustress starts: from what the kernel and the agent need to what a TCG guest can sensibly be given. */
+export const MIN_GUEST_MEMORY = 512 * 2 ** 20;
+export const MAX_GUEST_MEMORY = 2 ** 40;
+/** Of a guest's memory, what its kernel, page tables and the Node agent take before any buffer. */
+export const GUEST_RESERVED_BYTES = 768 * 2 ** 20;
+/** The 2 MiB pages a guest reserves at boot for `backing: hugetlb` buffers. */
+export const GUEST_HUGE_PAGES = 16;
+export const HUGE_PAGE_BYTES = 2 * 2 ** 20;
+export const DEFAULT_GUEST_MEMORY = 2 * 2 ** 30;
+
 export interface QemuDeviceSpec {
   model: QemuModel;
   count: number;
@@ -98,7 +113,7 @@ export function defaultTarget(devices: DeviceSpec[]): QemuTargetSpec {
     kernel: 'live-update',
     next: ['live-update'],
     cmdline: '',
-    memoryBytes: 2 * 2 ** 30,
+    memoryBytes: DEFAULT_GUEST_MEMORY,
     cpus: 1,
     iommu: 'intel',
     devices: models,
@@ -124,4 +139,14 @@ export function normaliseBdf(bdf: string): string {
 export function kernelForKexec(target: TargetSpec, n: number): KernelRef {
   const list = target.kind === 'qemu' ? target.next : target.kind === 'ssh' ? target.kernels : [];
   return list.length ? list[n % list.length]! : 'running';
+}
+
+/**
+ * Whether the target's agent must say it is disposable: a lustress guest
+ * always is; an ssh or local machine only when the scenario says so. An agent
+ * that says otherwise (an `agent:` command with --disposable of its own, a
+ * guest booted without lustress's flag) is not run against.
+ */
+export function expectedDisposable(spec: TargetSpec): boolean {
+  return spec.kind === 'qemu' ? true : spec.disposable;
 }

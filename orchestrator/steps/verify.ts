@@ -3,7 +3,7 @@
 
 import type { VerifyReport } from '../../contract/agent.js';
 import { addMetric } from '../run/outcome.js';
-import { validBytes } from '../scenario/units.js';
+import { parseSize, validBytes } from '../scenario/units.js';
 import { defineStep } from './define.js';
 
 interface Verify {
@@ -30,6 +30,14 @@ export const verify = defineStep('verify', {
   check(c) {
     const buffers = c.bufferList('buffers');
     if (c.args.pattern !== undefined) c.mustExist('buffer', c.args.pattern, ['pattern']);
+    // Like a copy's size: what it checks must lie inside every buffer it checks.
+    const size = parseSize(c.args.size);
+    const smallest = buffers
+      .map((b) => ({ name: b, bytes: c.bufferSize(b) }))
+      .sort((a, b) => (a.bytes ?? Infinity) - (b.bytes ?? Infinity))[0];
+    if (size.ok && smallest?.bytes !== undefined && size.value > smallest.bytes) {
+      c.report(['size'], `checks ${size.value} bytes but buffer "${smallest.name}" holds ${smallest.bytes}`);
+    }
     if (c.flow.rebootedAt === undefined || c.expectsError) return;
     for (const b of buffers) {
       if (c.flow.liveBuffers.has(b)) continue;
@@ -43,7 +51,7 @@ export const verify = defineStep('verify', {
     const checks = s.buffers.map((b) => ({
       ...ctx.state.bufferParam(b),
       pattern: ctx.state.patternOf(s.pattern ?? b),
-      sizeBytes: Math.min(s.sizeBytes ?? Infinity, ctx.state.buffer(b).sizeBytes),
+      sizeBytes: s.sizeBytes ?? ctx.state.buffer(b).sizeBytes,
     }));
     const r = await ctx.call('verify', { buffers: checks });
     const problems: string[] = [];

@@ -87,7 +87,7 @@ const HOSTILE: Hostile[] = [
   {
     name: 'a 10 MiB file',
     content: () => 'version: 1\n' + '#'.repeat(10 * 2 ** 20),
-    problem: { at: '1:1', text: 'file is 10.0 MiB; scenario files are limited to 1 MiB' },
+    problem: { at: '1:1', text: 'file is larger than 1 MiB, the limit for scenario files' },
   },
   {
     name: 'flow nesting 100000 deep',

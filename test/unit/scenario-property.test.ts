@@ -21,8 +21,8 @@ function checkWellFormed(input: string | Uint8Array): void {
   const result = checkScenarioText(FILE, input);
   if (result.ok) return;
   if (result.problems.length === 0) throw new Error('not ok, yet no problems');
-  // A position past the last line points nowhere; only text has lines to count.
-  const lastLine = typeof input === 'string' ? input.split('\n').length : Infinity;
+  // A position past the last line points nowhere; only text has lines to count (CRLF, CR and LF each end one).
+  const lastLine = typeof input === 'string' ? input.split(/\r\n|\r|\n/).length : Infinity;
   for (const p of result.problems) {
     const positioned =
       Number.isInteger(p.line) && Number.isInteger(p.col) && p.line! >= 1 && p.col! >= 1 && p.line! <= lastLine;

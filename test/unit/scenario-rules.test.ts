@@ -324,11 +324,27 @@ const RULES: Record<string, Rule> = {
   },
   'targets.*.ssh.host': {
     good: target('ssh: { host: 192.0.2.1 }'),
-    bad: [bad(target('ssh: { host: "" }'), '4:18', 'targets.vm.ssh.host', 'must not be empty')],
+    bad: [
+      bad(target('ssh: { host: "" }'), '4:18', 'targets.vm.ssh.host', 'is not valid: a host is a name or an address'),
+      bad(
+        target('ssh: { host: "-oProxyCommand=id" }'),
+        '4:18',
+        'targets.vm.ssh.host',
+        'the string "-oProxyCommand=id" is not valid: a host is a name or an address',
+      ),
+    ],
   },
   'targets.*.ssh.user': {
     good: target('ssh: { host: lab1, user: root }'),
-    bad: [bad(target('ssh: { host: lab1, user: "" }'), '4:30', 'targets.vm.ssh.user', 'must not be empty')],
+    bad: [
+      bad(target('ssh: { host: lab1, user: "" }'), '4:30', 'targets.vm.ssh.user', 'is not valid: a user name is'),
+      bad(
+        target('ssh: { host: lab1, user: "-lroot" }'),
+        '4:30',
+        'targets.vm.ssh.user',
+        'the string "-lroot" is not valid',
+      ),
+    ],
   },
   'targets.*.ssh.port': {
     good: target('ssh: { host: lab1, port: 2222 }'),

@@ -137,13 +137,15 @@ t.test('formatSize: the largest binary unit that divides exactly', async (t) => 
   t.equal(formatSize(2 * 2 ** 40), '2TiB');
 });
 
-t.test('formatDuration: milliseconds below a second, then h m s parts', async (t) => {
+t.test('formatDuration: milliseconds below a second, then d h m s parts', async (t) => {
   t.equal(formatDuration(0), '0ms');
   t.equal(formatDuration(999), '999ms');
   t.equal(formatDuration(1000), '1s');
   t.equal(formatDuration(5_400_000), '1h30m');
   t.equal(formatDuration(3_600_000 + 1), '1h1ms');
-  t.equal(formatDuration(2 * 86_400_000), '48h');
+  t.equal(formatDuration(2 ** 31 - 1), '24d20h31m23s647ms');
+  t.equal(formatDuration(86_400_000), '1d');
+  t.equal(formatDuration(2 * 86_400_000), '2d');
 });
 
 t.test('formatted values parse back to themselves', async (t) => {
