@@ -10,9 +10,18 @@ import type { RunHooks } from '../run/engine.js';
 
 const INDENT = '  ';
 
-/** KTAP descriptions may not contain '#' or newlines. */
+/**
+ * KTAP descriptions may not contain '#' or line breaks: every kind of line
+ * break and control character becomes a space, so no name or reason can start
+ * a forged line for a reader that splits on any line ending.
+ */
 function description(text: string): string {
-  return text.replace(/#/g, 'no.').replace(/\s*\n\s*/g, ' ');
+  return oneLine(text.replace(/#/g, 'no.'));
+}
+
+/** Text on one line: a diagnostic line may hold '#', never a line break. */
+function oneLine(text: string): string {
+  return text.replace(/[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]/g, ' ');
 }
 
 /** "ok 3 name", "not ok 3 name # why", "ok 3 name # SKIP why". */
@@ -36,12 +45,14 @@ export class KtapReporter implements RunHooks {
     private readonly iterations: number,
     private readonly stepsPerIteration: number,
     seed: number,
+    /** Records arrive one target at a time (a rebuild from the journal): each target's lines can stream. */
+    private readonly grouped = false,
   ) {
     this.out(`KTAP version 1\n1..${targets.length}\n# seed ${seed} (--seed ${seed} replays this run's jitter)\n`);
   }
 
   private streaming(): boolean {
-    return this.targets.length === 1;
+    return this.grouped || this.targets.length === 1;
   }
 
   private emit(target: string, lines: string[]): void {
@@ -58,7 +69,7 @@ export class KtapReporter implements RunHooks {
 
   boot(target: string, hello: Pick<Hello, 'bootId' | 'release'>): void {
     this.openTarget(target);
-    this.emit(target, [`${INDENT}# ${target}: boot ${hello.bootId}, kernel ${hello.release}`]);
+    this.emit(target, [`${INDENT}# ${oneLine(`${target}: boot ${hello.bootId}, kernel ${hello.release}`)}`]);
   }
 
   step(o: StepOutcome): void {
@@ -75,8 +86,8 @@ export class KtapReporter implements RunHooks {
     this.stepNumbers.set(o.target, n);
     const seen = (o.detail?.console as ConsoleEvent[] | undefined) ?? [];
     const diag = [
-      ...seen.map((e) => `${INDENT}${INDENT}# console ${e.kind}: ${e.text.trim()}`),
-      ...(o.excerpt ?? []).map((l) => `${INDENT}${INDENT}# | ${l}`),
+      ...seen.map((e) => `${INDENT}${INDENT}# console ${e.kind}: ${oneLine(e.text.trim())}`),
+      ...(o.excerpt ?? []).map((l) => `${INDENT}${INDENT}# | ${oneLine(l)}`),
     ];
     this.emit(o.target, [
       ...diag,
