@@ -57,7 +57,7 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       exec: (p, ctx) => execCommand(p, ctx.deadline, permit),
       ...deviceMethods(state, permit),
       ...memoryMethods(state),
-      ...luoMethods(state),
+      ...luoMethods(state, permit),
       'kexec-load': (p) => kexecLoad(p, permit),
       // Nothing is let go first: devices may still be doing DMA, and LUO needs the session fds open.
       'kexec-exec': () =>

@@ -96,42 +96,58 @@ function selectFunction(p: DeviceParam): string {
   return found[0]!.bdf;
 }
 
+/** Binds, opens and initialises the device; if any part fails, what the earlier parts changed is undone. */
 async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
   if (state.devices.has(d.name)) throw new RpcError(ERR.failed, `device ${d.name} is already bound in this boot`);
   const selected = selectFunction(d);
-  let bdf = selected;
-  let pf: VfioDevice | undefined;
-  let vfToken: string | undefined;
-  if (d.vf !== undefined) {
-    // The VF's PF goes to vfio-pci too, and holds the token the kernel asks of whoever opens its VFs.
-    await bindToVfio(selected, { permit, force: d.force });
-    const vfs = await enableSriov(selected, d.vf + 1, { permit });
-    vfToken = randomUUID();
-    pf = openVfioDevice({ bdf: selected, iommu: d.iommu });
-    pf.setVfToken(vfToken);
-    bdf = vfs[d.vf]!;
-  }
-  const bound = await bindToVfio(bdf, { permit, force: d.force });
-  const vfio = openVfioDevice({ bdf, iommu: d.iommu, ...(vfToken ? { vfToken } : {}) });
-  const driver = driverByName(d.driver);
+  const undo: (() => unknown)[] = [];
+  const gated = { permit, force: d.force };
+  const toVfio = async (bdf: string) => {
+    const bound = await bindToVfio(bdf, gated);
+    if (bound.changed) undo.push(() => restoreDriver(bdf, gated));
+    return bound;
+  };
   try {
+    let bdf = selected;
+    let pf: VfioDevice | undefined;
+    let vfToken: string | undefined;
+    if (d.vf !== undefined) {
+      // The VF's PF goes to vfio-pci too, and holds the token the kernel asks of whoever opens its VFs.
+      await toVfio(selected);
+      const vfs = await enableSriov(selected, d.vf + 1, gated);
+      undo.push(() => disableSriov(selected, gated));
+      vfToken = randomUUID();
+      const opened = openVfioDevice({ bdf: selected, iommu: d.iommu });
+      pf = opened;
+      undo.push(() => opened.close());
+      pf.setVfToken(vfToken);
+      bdf = vfs[d.vf]!;
+    }
+    const bound = await toVfio(bdf);
+    const vfio = openVfioDevice({ bdf, iommu: d.iommu, ...(vfToken ? { vfToken } : {}) });
+    undo.push(() => vfio.close());
+    const driver = driverByName(d.driver);
     await driver.init(vfio);
+    state.devices.set(d.name, new BoundDevice(vfio, driver, permit, pf));
+    return {
+      bdf,
+      ...(pf ? { pf: pf.bdf, sriov: sriovState(pf.bdf) } : {}),
+      group: bound.group,
+      ...(bound.previousDriver ? { previousDriver: bound.previousDriver } : {}),
+      driver: driver.name,
+      iommu: d.iommu,
+      maxMemcpySize: driver.maxMemcpySize,
+      maxMemcpyCount: driver.maxMemcpyCount,
+      ...(driver.msiVector !== undefined ? { msiVector: driver.msiVector } : {}),
+    };
   } catch (e) {
-    vfio.close();
+    // Best effort, last change first: a failed bind leaves the device as it found it.
+    for (const step of undo.reverse())
+      await Promise.resolve()
+        .then(step)
+        .catch(() => {});
     throw e;
   }
-  state.devices.set(d.name, new BoundDevice(vfio, driver, permit, pf));
-  return {
-    bdf,
-    ...(pf ? { pf: pf.bdf, sriov: sriovState(pf.bdf) } : {}),
-    group: bound.group,
-    ...(bound.previousDriver ? { previousDriver: bound.previousDriver } : {}),
-    driver: driver.name,
-    iommu: d.iommu,
-    maxMemcpySize: driver.maxMemcpySize,
-    maxMemcpyCount: driver.maxMemcpyCount,
-    ...(driver.msiVector !== undefined ? { msiVector: driver.msiVector } : {}),
-  };
 }
 
 function map(state: AgentState, p: Parameters<DeviceMethods['map']>[0]) {

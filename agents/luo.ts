@@ -7,15 +7,27 @@ import type { AgentMethods, AgentParams, AgentResult, Refusal } from '../contrac
 import { ERR, RpcError, type Handlers } from '../contract/rpc.js';
 import { DmaBuffer } from '../drivers/vfio/dma-buffer.js';
 import { UNSUPPORTED_ERRNOS, type LuoSession } from '../kexec/luo.js';
-import { SysError } from '../sys/errors.js';
+import { SysError, type Permit } from '../sys/errors.js';
 import type { AgentState } from './state.js';
 
 /** The LUO steps' methods over this boot's state. */
-export function luoMethods(state: AgentState): Pick<Handlers<AgentMethods>, 'preserve' | 'retrieve' | 'finish'> {
+export function luoMethods(
+  state: AgentState,
+  permit: Permit,
+): Pick<Handlers<AgentMethods>, 'preserve' | 'retrieve' | 'finish'> {
   return {
-    preserve: (p) => preserve(state, p),
-    retrieve: (p) => retrieve(state, p),
-    finish: (p) => finish(state, p),
+    preserve: (p) => {
+      permit.allow(`preserve session ${p.session} for a live update (LUO)`);
+      return preserve(state, p);
+    },
+    retrieve: (p) => {
+      permit.allow(`retrieve LUO session ${p.session}`);
+      return retrieve(state, p);
+    },
+    finish: (p) => {
+      permit.allow(`finish LUO session ${p.session}`);
+      return finish(state, p);
+    },
   };
 }
 
@@ -33,7 +45,7 @@ function preserveOne(session: LuoSession, fd: number, token: bigint, what: strin
 function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'preserve'> {
   if (state.sessions.has(p.session))
     throw new RpcError(ERR.failed, `session ${p.session} is already open in this boot`);
-  const session = state.luo().createSession(p.session);
+  const session = state.withLiveUpdate((lu) => lu.createSession(p.session));
   state.sessions.set(p.session, session);
   const tokens: Record<string, string> = {};
   const unsupported: Refusal[] = [];
@@ -56,7 +68,7 @@ function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'p
 }
 
 function retrieve(state: AgentState, p: AgentParams<'retrieve'>): AgentResult<'retrieve'> {
-  const session = state.luo().retrieveSession(p.session);
+  const session = state.withLiveUpdate((lu) => lu.retrieveSession(p.session));
   state.sessions.set(p.session, session);
   for (const b of p.buffers) {
     const fd = session.retrieve(BigInt(b.token));
@@ -80,7 +92,7 @@ export function probePreservable(
   state: AgentState,
   candidates: { kind: string; fd: number }[],
 ): Record<string, string> {
-  const session = state.luo().createSession(`lustress-probe-${process.pid}`);
+  const session = state.withLiveUpdate((lu) => lu.createSession(`lustress-probe-${process.pid}`));
   try {
     const verdicts: Record<string, string> = {};
     let token = 1n;

@@ -27,12 +27,19 @@ export class AgentState {
   readonly buffers = new Map<string, DmaBuffer>();
   readonly devices = new Map<string, DeviceHandle>();
   readonly sessions = new Map<string, LuoSession>();
-  private liveUpdate?: LiveUpdate;
 
-  /** /dev/liveupdate, opened once per boot (only one process may hold it). */
-  luo(): LiveUpdate {
-    this.liveUpdate ??= LiveUpdate.open();
-    return this.liveUpdate;
+  /**
+   * /dev/liveupdate for one call, closed after it: LUO lets one process hold
+   * it, and the host's own live-update daemon may need it between our steps.
+   * Session fds live on without it.
+   */
+  withLiveUpdate<T>(fn: (lu: LiveUpdate) => T): T {
+    const lu = LiveUpdate.open();
+    try {
+      return fn(lu);
+    } finally {
+      lu.close();
+    }
   }
 
   /** The named buffer, created on first use. */

@@ -44,6 +44,8 @@ export interface Bound {
   group: number;
   /** The driver it had before; undefined if it had none or already had vfio-pci. */
   previousDriver?: string;
+  /** Whether this call moved it to vfio-pci (false: it was there already, and nothing was written). */
+  changed: boolean;
 }
 
 async function waitUntil(what: string, bdf: string, ok: () => boolean): Promise<void> {
@@ -65,7 +67,7 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
   if (!existsSync(deviceDir(bdf))) throw new DeviceError(bdf, 'no such PCI function');
   const driver = currentDriver(bdf);
   const group = iommuGroupOf(bdf);
-  if (driver === VFIO_PCI) return { bdf, group };
+  if (driver === VFIO_PCI) return { bdf, group, changed: false };
   if (!existsSync(join(PCI_DRIVERS, VFIO_PCI))) throw new DeviceError(bdf, 'the vfio-pci driver is not loaded');
   if (driver) {
     const users = driverUsers(bdf);
@@ -95,7 +97,7 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
       { ...viability },
     );
   }
-  return { bdf, group, ...(driver ? { previousDriver: driver } : {}) };
+  return { bdf, group, ...(driver ? { previousDriver: driver } : {}), changed: true };
 }
 
 /**

@@ -9,7 +9,7 @@ import type { AgentMethod, AgentParams, AgentResult, Hello } from '../../contrac
 import { ERR, RpcError } from '../../contract/rpc.js';
 import type { Logger } from '../log.js';
 import type { Scenario, Step } from '../scenario/model.js';
-import type { TargetSpec } from '../scenario/spec.js';
+import { expectedDisposable, type TargetSpec } from '../scenario/spec.js';
 import type { RunContext } from '../steps/define.js';
 import { definitionOf } from '../steps/index.js';
 import { FAILING_KINDS } from '../targets/console.js';
@@ -73,8 +73,20 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
   }
   let hello: Hello;
   const bootStarted = Date.now();
+  /** The agent must agree with the scenario on whether the machine is disposable, at every boot. */
+  const mustAgree = (h: Hello): Hello => {
+    const expected = expectedDisposable(spec);
+    if (h.disposable === expected) return h;
+    const says = h.disposable ? 'says this machine is disposable' : 'says this machine is not disposable';
+    const wanted = spec.kind === 'qemu' ? 'a lustress guest is' : `the scenario says disposable: ${expected}`;
+    throw new TargetLostError(
+      spec.name,
+      'unsafe',
+      `the agent ${says}, but ${wanted}: no step runs on a machine whose safety is in doubt`,
+    );
+  };
   try {
-    hello = await target.start(scenario.timeouts.bootMs);
+    hello = mustAgree(await target.start(scenario.timeouts.bootMs));
   } catch (e) {
     const reason = e instanceof TargetLostError ? e.message : `cannot start: ${(e as Error).message}`;
     const excerpt = e instanceof TargetLostError ? e.excerpt : [];
@@ -136,6 +148,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
         bootId,
         step.timeoutMs,
       );
+      mustAgree(r.hello);
       target.rpc.abandon('the machine rebooted');
       state.kexecs++;
       log.info({ target: spec.name, from: bootId, to: r.hello.bootId, blackoutMs: r.blackoutMs }, 'rebooted');

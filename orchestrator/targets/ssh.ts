@@ -37,7 +37,10 @@ export class SshTarget extends BaseTarget implements Target {
     super(opts.spec.name);
   }
 
-  /** ssh's own arguments: the user's configuration decides the rest. */
+  /**
+   * ssh's own arguments (the destination after "--", so it can never be read as an option); the user's configuration
+   * decides the rest.
+   */
   sshArgs(): string[] {
     const { spec } = this.opts;
     const agent = `${spec.agent}${spec.disposable ? ' --disposable' : ''} --log-level ${this.opts.agentLogLevel ?? 'info'}`;
@@ -53,8 +56,8 @@ export class SshTarget extends BaseTarget implements Target {
       ...(spec.port ? ['-p', String(spec.port)] : []),
       ...(spec.identity ? ['-i', spec.identity] : []),
       ...spec.options.flatMap((o) => ['-o', o]),
-      spec.user ? `${spec.user}@${spec.host}` : spec.host,
       '--',
+      spec.user ? `${spec.user}@${spec.host}` : spec.host,
       agent,
     ];
   }

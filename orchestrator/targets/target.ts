@@ -24,7 +24,7 @@ export interface TargetContext {
   rebootMs?: number;
 }
 
-export type LossReason = 'panic' | 'exited' | 'deadline' | 'disconnected';
+export type LossReason = 'panic' | 'exited' | 'deadline' | 'disconnected' | 'unsafe';
 
 /** The target stopped answering: it panicked, exited, or said nothing in time. */
 export class TargetLostError extends Error {

@@ -67,7 +67,11 @@ t.test('a driver in use is kept unless forced; restore gives it back', async (t)
     { group: iommuGroupOf(igb), viable: true, blockers: [] },
     'its IOMMU group is viable',
   );
-  t.same(await bindToVfio(igb, { permit: PERMIT }), { bdf: igb, group: iommuGroupOf(igb) }, 'binding again is a no-op');
+  t.same(
+    await bindToVfio(igb, { permit: PERMIT }),
+    { bdf: igb, group: iommuGroupOf(igb), changed: false },
+    'binding again is a no-op',
+  );
   t.equal(await restoreDriver(igb, { permit: PERMIT }), 'igb', 'restored to igb');
   t.equal(netdevs().length, 1, 'the network interface is back');
 });
