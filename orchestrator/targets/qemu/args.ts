@@ -1,7 +1,7 @@
 // The QEMU command line and the guest kernel command line for a qemu target.
 
 import type { Kernel } from '../../kernels/kernels.js';
-import type { QemuTargetSpec } from '../../scenario/spec.js';
+import { GUEST_HUGE_PAGES, type QemuTargetSpec } from '../../scenario/spec.js';
 import { DISPOSABLE_CMDLINE_FLAG } from '../../../contract/facts.js';
 
 export const AGENT_PORT_NAME = 'lustress.agent';
@@ -38,8 +38,11 @@ export function guestCmdline(
     'loglevel=5',
     'panic=-1',
     'random.trust_cpu=on',
+    // Under TCG on a loaded host the early IO-APIC timer check can fail and panic ("timer doesn't work
+    // through Interrupt-remapped IO-APIC"); virtual machines skip it, as KVM guests do.
+    'no_timer_check',
     // 32 MiB of 2 MiB pages, so `backing: hugetlb` buffers (and LUO's verdict on them) work in guests.
-    'hugepages=16',
+    `hugepages=${GUEST_HUGE_PAGES}`,
   ];
   if (spec.iommu === 'intel') words.push('intel_iommu=on');
   if (kernel.config?.get('LIVEUPDATE') === 'y') words.push('liveupdate=on', 'kho=on');
