@@ -33,6 +33,7 @@ export const FAILING_KINDS: ReadonlySet<ConsoleEventKind> = new Set(['oops', 'bu
 export class ConsoleLog {
   private readonly fd: number;
   private partial = '';
+  private closed = false;
   /** The most recent lines; lines[0] is line number `dropped`. */
   private readonly lines: string[] = [];
   private dropped = 0;
@@ -45,6 +46,7 @@ export class ConsoleLog {
   }
 
   push(chunk: Buffer | string): void {
+    if (this.closed) return;
     const text = String(chunk);
     writeSync(this.fd, text);
     const parts = (this.partial + text).split('\n');
@@ -88,7 +90,10 @@ export class ConsoleLog {
     return all.slice(Math.max(0, at - before), Math.max(0, at + after + 1));
   }
 
+  /** Closes the file; closing again does nothing (a target may be stopped twice). */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.partial) this.addLine(this.partial);
     this.partial = '';
     closeSync(this.fd);

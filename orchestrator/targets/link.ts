@@ -56,6 +56,13 @@ export class AgentLink {
       log.debug({ target, garbage: garbage.slice(0, 300) }, 'non-protocol bytes on the agent channel'),
     );
     this.rpc.on('hello', (hello) => {
+      const before = this.lastHello;
+      // The same boot with another agent: the old one died (the guest's init restarts it), and with it every
+      // answer still owed; say so now rather than at each request's deadline.
+      if (before && before.bootId === hello.bootId && before.pid !== hello.pid) {
+        log.warn({ target, from: before.pid, to: hello.pid }, 'the agent was restarted');
+        this.rpc.abandon(`the agent died during this request (pid ${before.pid}; the machine started agent pid ${hello.pid})`);
+      }
       this.lastHello = hello;
       for (const l of this.helloListeners) l(hello);
     });
