@@ -127,7 +127,7 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
     const vfio = openVfioDevice({ bdf, iommu: d.iommu, ...(vfToken ? { vfToken } : {}) });
     undo.push(() => vfio.close());
     const driver = driverByName(d.driver);
-    await driver.init(vfio);
+    await driver.init(vfio, undefined, d.scratch ? { scratch: d.scratch } : {});
     state.devices.set(d.name, new BoundDevice(vfio, driver, permit, pf));
     return {
       bdf,

@@ -48,6 +48,8 @@ export const deviceParam = object({
   driver: str,
   iommu: oneOf(...IOMMU_MODES),
   force: bool,
+  /** nvme: the only namespace and blocks a copy may overwrite. */
+  scratch: optional(object({ namespace: int(1, 2 ** 32 - 2), firstLba: int(0), lbas: optional(int(1)) })),
 });
 export type DeviceParam = Infer<typeof deviceParam>;
 

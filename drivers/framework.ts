@@ -5,8 +5,10 @@
 // and the verdict on a batch of copies (the device's own report, copies that
 // touched unmapped IOVAs, faults the IOMMU logged).
 
+import { driverClaiming, type DriverName } from '../contract/devices.js';
 import { Unsupported } from '../sys/errors.js';
-import type { DmaContext, Driver, DriverLimits, DriverOps } from './ops.js';
+import { PCI } from '../sys/uapi.js';
+import type { DmaContext, Driver, DriverConfig, DriverLimits, DriverOps } from './ops.js';
 import type { VfioDevice } from './vfio/device.js';
 import { IommuFaultLog, type IommuFault } from './vfio/faults.js';
 
@@ -50,11 +52,11 @@ export class OpsDriver implements Driver {
     return true;
   }
 
-  async init(device: VfioDevice, dma: DmaContext = device): Promise<void> {
+  async init(device: VfioDevice, dma: DmaContext = device, config: DriverConfig = {}): Promise<void> {
     if (this.limits) throw new Error(`${this.name}: already initialised on ${this.device!.bdf}`);
     if (!this.probe(device)) throw new Error(`${this.name}: does not drive ${device.bdf}`);
     this.device = device;
-    this.limits = await this.ops.init(device, dma);
+    this.limits = await this.ops.init(device, dma, config);
     this.faults = new IommuFaultLog(device.bdf);
   }
 
@@ -72,6 +74,9 @@ export class OpsDriver implements Driver {
     if (this.batch) throw new Error(`${this.name}: a batch of copies is still in flight; memcpyWait first`);
     if (!Number.isInteger(size) || size < 1 || size > limits.maxMemcpySize)
       throw new RangeError(`${this.name}: size ${size} is outside 1..${limits.maxMemcpySize}`);
+    const align = limits.memcpyAlign ?? 1;
+    if (size % align)
+      throw new RangeError(`${this.name}: size ${size} is not a multiple of ${align} (the device moves whole blocks)`);
     if (!Number.isInteger(count) || count < 1 || count > limits.maxMemcpyCount)
       throw new RangeError(`${this.name}: count ${count} is outside 1..${limits.maxMemcpyCount}`);
     const device = this.device!;
@@ -144,6 +149,10 @@ export class OpsDriver implements Driver {
     return this.ready('maxMemcpyCount').maxMemcpyCount;
   }
 
+  get memcpyAlign(): number {
+    return this.ready('memcpyAlign').memcpyAlign ?? 1;
+  }
+
   get msiVector(): number | undefined {
     return this.ready('msiVector').msiVector;
   }
@@ -171,4 +180,16 @@ export async function memcpy(
     driver.memcpyStart(src + BigInt(offset), dst + BigInt(offset), chunk, 1);
     await driver.memcpyWait(Math.max(0, until - Date.now()));
   }
+}
+
+/**
+ * Whether the catalog (contract/devices.ts) says driver `name` drives this
+ * function, from the ids in its config space: the one list of what each
+ * driver claims.
+ */
+export function claims(name: DriverName, device: VfioDevice): boolean {
+  const hex = (n: number, digits: number) => n.toString(16).padStart(digits, '0');
+  const id = `${hex(device.vendorId, 4)}:${hex(device.deviceId, 4)}`;
+  const pciClass = hex(device.config.read32(PCI.PCI_CLASS_REVISION) >>> 8, 6);
+  return driverClaiming(id, pciClass) === name;
 }

@@ -3,6 +3,7 @@
 // the Driver the framework wraps it into for the agent. Types only: the
 // wrapper is framework.ts, the list of drivers registry.ts.
 
+import type { DriverName } from '../contract/devices.js';
 import type { DmaTarget, VfioDevice } from './vfio/device.js';
 
 /** Where a driver maps its own memory (descriptor rings): the device itself, usually. */
@@ -16,8 +17,16 @@ export interface DriverLimits {
   maxMemcpySize: number;
   /** Largest `count` memcpyStart accepts. */
   maxMemcpyCount: number;
+  /** A copy's size must be a multiple of this (a block device moves whole blocks); 1 when absent. */
+  memcpyAlign?: number;
   /** Vector of the enabled MSI/MSI-X index that sendMsi signals; absent for a driver that raises none. */
   msiVector?: number;
+}
+
+/** What the scenario says about a device that its driver needs to know. */
+export interface DriverConfig {
+  /** A block device's scratch space: the only namespace and LBA range a copy may overwrite (lbas: to its end). */
+  scratch?: { namespace: number; firstLba: number; lbas?: number };
 }
 
 /** What the device itself saw during a batch of copies: empty `errors` when it saw nothing wrong. */
@@ -28,12 +37,13 @@ export interface DeviceReport {
 
 /** The ops table a device driver implements. */
 export interface DriverOps {
-  readonly name: string;
+  readonly name: DriverName;
   /** Address bits the device can put on the bus (its DMA mask), if fewer than 64. */
   readonly dmaAddressBits?: number;
+  /** Whether it drives this device: usually `claims(this.name, device)`, the catalog's word. */
   probe(device: VfioDevice): boolean;
   /** Brings the device up, its interrupts enabled; returns its limits. */
-  init(device: VfioDevice, dma: DmaContext): Promise<DriverLimits>;
+  init(device: VfioDevice, dma: DmaContext, config: DriverConfig): Promise<DriverLimits>;
   remove(): Promise<void>;
   /** Queues `count` copies of [src, src + size) to [dst, dst + size); returns at once; raises no interrupt. */
   memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
@@ -50,7 +60,7 @@ export interface DriverOps {
 export interface Driver {
   readonly name: string;
   probe(device: VfioDevice): boolean;
-  init(device: VfioDevice, dma?: DmaContext): Promise<void>;
+  init(device: VfioDevice, dma?: DmaContext, config?: DriverConfig): Promise<void>;
   remove(): Promise<void>;
   memcpyStart(src: bigint, dst: bigint, size: number, count: number): void;
   /**
@@ -64,6 +74,8 @@ export interface Driver {
   sendMsi(): void;
   readonly maxMemcpySize: number;
   readonly maxMemcpyCount: number;
+  /** Copy sizes are multiples of this. */
+  readonly memcpyAlign: number;
   readonly msiVector: number | undefined;
   /**
    * MSIs counted since the last call; waits up to `waitMs` for the first if none is pending. Never blocks the event

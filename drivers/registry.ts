@@ -4,11 +4,13 @@ import type { DriverName } from '../contract/devices.js';
 import { EduOps } from './edu/edu.js';
 import { OpsDriver } from './framework.js';
 import { IgbOps } from './igb/igb.js';
+import { NvmeOps } from './nvme/nvme.js';
 import type { Driver, DriverOps } from './ops.js';
 
 export const DRIVERS: Record<DriverName, () => DriverOps> = {
   igb: () => new IgbOps(),
   edu: () => new EduOps(),
+  nvme: () => new NvmeOps(),
 };
 
 /** A fresh driver of that name (not yet probed). */

@@ -9,7 +9,7 @@ import { exitCodeOf } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 
 export async function cli(argv: string[]) {
-  const [validate, plan, run, resume, report, bisect, setup, boot, { default: yargs }] = await Promise.all([
+  const [validate, plan, run, resume, report, bisect, setup, boot, drivers, { default: yargs }] = await Promise.all([
     import('./commands/validate.js'),
     import('./commands/plan.js'),
     import('./commands/run.js'),
@@ -18,6 +18,7 @@ export async function cli(argv: string[]) {
     import('./commands/bisect.js'),
     import('./commands/setup.js'),
     import('./commands/boot.js'),
+    import('./commands/drivers.js'),
     import('yargs'),
   ]);
   // yargs adds the camel-case `logLevel` the commands read at run time; its types know only "log-level".
@@ -54,6 +55,7 @@ export async function cli(argv: string[]) {
       .command(bisect.bisectStepCommand)
       .command(setup.setupCommand)
       .command(boot.bootCommand)
+      .command(drivers.driversCommand)
       // Only listed: bin/lustress.ts hands `lustress agent …` to the agent before yargs sees it.
       .command(
         'agent',

@@ -9,12 +9,11 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeviceReport, DriverLimits, DriverOps } from '../ops.js';
+import { claims } from '../framework.js';
 import type { VfioDevice } from '../vfio/device.js';
 import type { Region } from '../vfio/region.js';
 import { PCI, VFIO } from '../../sys/uapi.js';
 
-const VENDOR_QEMU = 0x1234;
-const DEVICE_EDU = 0x11e8;
 const REG = {
   IDENT: 0x00,
   LIVENESS: 0x04,
@@ -50,7 +49,7 @@ export class EduOps implements DriverOps {
   private stopping = false;
 
   probe(device: VfioDevice): boolean {
-    return device.matches(VENDOR_QEMU, DEVICE_EDU);
+    return claims(this.name, device);
   }
 
   async init(device: VfioDevice): Promise<DriverLimits> {

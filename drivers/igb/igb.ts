@@ -12,14 +12,13 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeviceReport, DmaContext, DriverLimits, DriverOps } from '../ops.js';
+import { claims } from '../framework.js';
 import type { VfioDevice } from '../vfio/device.js';
 import { DmaBuffer } from '../vfio/dma-buffer.js';
 import type { Region } from '../vfio/region.js';
 import { PCI, VFIO } from '../../sys/uapi.js';
 import * as R from './regs.js';
 
-const VENDOR_INTEL = 0x8086;
-const DEVICE_82576 = 0x10c9;
 const RING_SIZE = 4096;
 const DESC_BYTES = 16;
 const RING_BYTES = RING_SIZE * DESC_BYTES;
@@ -75,7 +74,7 @@ export class IgbOps implements DriverOps {
   private batch: Batch | undefined;
 
   probe(device: VfioDevice): boolean {
-    return device.matches(VENDOR_INTEL, DEVICE_82576);
+    return claims(this.name, device);
   }
 
   async init(device: VfioDevice, dma: DmaContext): Promise<DriverLimits> {

@@ -1,4 +1,5 @@
 import type { Argv, CommandModule } from 'yargs';
+import { QEMU_MODELS, type QemuModel } from '../../contract/devices.js';
 import { join } from 'node:path';
 import { defaultTarget } from '../scenario/spec.js';
 import { parseSize } from '../scenario/units.js';
@@ -34,7 +35,8 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
         type: 'string',
         array: true,
         default: ['igb', 'edu'],
-        describe: 'emulated devices: igb, edu, nvme',
+        choices: Object.keys(QEMU_MODELS),
+        describe: 'emulated devices',
       })
       .option('memory', { type: 'string', default: '2GiB' })
       .option('run-dir', {
@@ -55,7 +57,7 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
     const spec = {
       ...defaultTarget([]),
       memoryBytes: memory.value,
-      devices: args.devices.map((model) => ({ model: model as 'igb', count: 1, vfs: 0 })),
+      devices: args.devices.map((model) => ({ model: model as QemuModel, count: 1, vfs: 0 })),
       ...(args.initrd ? { initrd: args.initrd } : {}),
     };
     const target = new QemuTarget({

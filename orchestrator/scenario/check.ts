@@ -4,6 +4,7 @@
 // partly invalid data too, so that a file's problems are reported together:
 // every access is guarded.
 
+import { driverClaiming } from '../../contract/devices.js';
 import { definitionOf } from '../steps/index.js';
 import type { CheckContext, Path } from '../steps/define.js';
 import { nearest, pathText, type ScenarioProblem } from './errors.js';
@@ -67,6 +68,44 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
     if (d.index !== undefined && d.index !== 0 && d.id === undefined)
       report([...at, 'index'], '"index" picks among devices matching "id"; with "bdf" it means nothing', 'key');
     if (d.target !== undefined && isObj(data.targets)) mustExist('target', targets, d.target, [...at, 'target']);
+    if (d.driver === undefined && d.bdf !== undefined) {
+      report(
+        at,
+        'a device chosen by "bdf" needs "driver": which device sits at a BDF is known only on the machine',
+        'key',
+      );
+    }
+    if (
+      d.driver === undefined &&
+      isStr(d.id) &&
+      /^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}$/.test(d.id) &&
+      !driverClaiming(d.id)
+    ) {
+      report([...at, 'id'], `no lustress driver claims ${d.id} (lustress drivers lists them): give "driver"`);
+    }
+    const driver = d.driver ?? (isStr(d.id) ? driverClaiming(d.id) : undefined);
+    if (d.scratch !== undefined && driver !== undefined && driver !== 'nvme') {
+      report(
+        [...at, 'scratch'],
+        `"scratch" is the namespace an nvme device copies through; the ${driver} driver overwrites nothing`,
+        'key',
+      );
+    }
+    if (driver === 'nvme' && d.scratch === undefined) {
+      // A copy destroys what the namespace holds: only a guest's own image may be used without saying so.
+      const hosts = isObj(data.targets)
+        ? Object.entries(data.targets).filter(
+            ([name, t]) => isObj(t) && !isObj(t.qemu) && (d.target === undefined || d.target === name),
+          )
+        : [];
+      if (hosts.length) {
+        report(
+          at,
+          `an nvme device on ${hosts.map(([n]) => `target "${n}"`).join(', ')} needs "scratch": the namespace and LBA range its copies may overwrite`,
+          'key',
+        );
+      }
+    }
     if (d.target !== undefined && !isObj(data.targets))
       report([...at, 'target'], 'names a target but the scenario has no "targets" (the default target is "default")');
   }

@@ -3,6 +3,7 @@
 // built by its kind's module (steps/).
 
 import { basename } from 'node:path';
+import { driverClaiming } from '../../contract/devices.js';
 import { STEP_KINDS, definitionOf, type Step, type StepKind } from '../steps/index.js';
 import {
   defaultTarget,
@@ -50,10 +51,20 @@ export function toScenario(file: string, data: any): Scenario {
     ...(d.id ? { id: d.id.toLowerCase() } : {}),
     index: d.index,
     ...(d.vf !== undefined ? { vf: d.vf } : {}),
-    driver: d.driver,
+    // Validated: either given, or an id some driver claims.
+    driver: d.driver ?? driverClaiming(d.id)!,
     iommu: d.iommu,
     ...(d.target ? { target: d.target } : {}),
     force: d.force,
+    ...(d.scratch
+      ? {
+          scratch: {
+            namespace: d.scratch.namespace,
+            firstLba: d.scratch['first-lba'],
+            ...(d.scratch.lbas ? { lbas: d.scratch.lbas } : {}),
+          },
+        }
+      : {}),
   }));
   const buffers = Object.entries<any>(data.buffers ?? {}).map(([name, b]): BufferSpec => ({
     name,

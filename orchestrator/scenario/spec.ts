@@ -81,6 +81,8 @@ export interface DeviceSpec {
   iommu: IommuMode;
   target?: string;
   force: boolean;
+  /** nvme: the namespace and blocks copies may overwrite. */
+  scratch?: { namespace: number; firstLba: number; lbas?: number };
 }
 
 export interface BufferSpec {

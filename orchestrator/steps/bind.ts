@@ -1,11 +1,15 @@
 // bind: the device to vfio-pci, opened in its iommu mode, its driver initialised.
 
 import type { DeviceParam } from '../../contract/agent.js';
-import type { DeviceSpec } from '../scenario/spec.js';
+import type { DeviceSpec, TargetSpec } from '../scenario/spec.js';
 import { defineStep, recorded } from './define.js';
 
-/** The device as the agent needs it to find and open it. */
-function deviceParam(d: DeviceSpec): DeviceParam {
+/** The whole first namespace: what an nvme device of a QEMU target copies through (lustress made its image). */
+const GUEST_IMAGE_SCRATCH = { namespace: 1, firstLba: 0 };
+
+/** The device as the agent needs it to find and open it, on this kind of target. */
+function deviceParam(d: DeviceSpec, target: TargetSpec): DeviceParam {
+  const scratch = d.scratch ?? (d.driver === 'nvme' && target.kind === 'qemu' ? GUEST_IMAGE_SCRATCH : undefined);
   return {
     name: d.name,
     ...(d.bdf ? { bdf: d.bdf } : {}),
@@ -14,6 +18,7 @@ function deviceParam(d: DeviceSpec): DeviceParam {
     driver: d.driver,
     iommu: d.iommu,
     force: d.force,
+    ...(scratch ? { scratch } : {}),
   };
 }
 
@@ -28,5 +33,6 @@ export const bind = defineStep('bind', {
     if (at !== undefined) c.report(['device'], `device "${device}" is already bound at steps[${at}]`);
     c.flow.bound.set(device, c.index);
   },
-  run: async (s, ctx) => recorded(await ctx.call('bind', { device: deviceParam(ctx.state.device(s.device)) })),
+  run: async (s, ctx) =>
+    recorded(await ctx.call('bind', { device: deviceParam(ctx.state.device(s.device), ctx.spec) })),
 });

@@ -61,7 +61,9 @@ export class AgentLink {
       // answer still owed; say so now rather than at each request's deadline.
       if (before && before.bootId === hello.bootId && before.pid !== hello.pid) {
         log.warn({ target, from: before.pid, to: hello.pid }, 'the agent was restarted');
-        this.rpc.abandon(`the agent died during this request (pid ${before.pid}; the machine started agent pid ${hello.pid})`);
+        this.rpc.abandon(
+          `the agent died during this request (pid ${before.pid}; the machine started agent pid ${hello.pid})`,
+        );
       }
       this.lastHello = hello;
       for (const l of this.helloListeners) l(hello);

@@ -68,3 +68,24 @@ t.test(
     t.match(r.stdout, /ok \d+ 1\.12 canary: no DMA landed after the exec\n/);
   },
 );
+
+t.test(
+  'nvme-live-update: NVMe copies in flight at the exec; the source survives, nothing lands late, the controller works again',
+  async (t) => {
+    const r = await runExample(t, 'nvme-live-update');
+    if (!r) return;
+    const records = readJournal(r.runDir);
+    const bind = records.find((x) => x.type === 'step' && x.kind === 'bind') as
+      { detail?: { driver?: string } } | undefined;
+    t.equal(bind?.detail?.driver, 'nvme', 'the device chosen by id got the driver that claims it');
+    const exec = records.find((x) => x.type === 'step' && x.kind === 'kexec-exec') as
+      { detail?: { dmaInFlight?: { bytesDone: number }[] } } | undefined;
+    t.equal(exec?.detail?.dmaInFlight?.length, 1, 'the controller was still copying at the exec');
+    t.ok(
+      (exec?.detail?.dmaInFlight?.[0]?.bytesDone ?? 0) > 0,
+      `it had moved ${exec?.detail?.dmaInFlight?.[0]?.bytesDone} bytes`,
+    );
+    t.match(r.stdout, /ok \d+ 1\.12 canary: no DMA landed after the exec\n/);
+    t.match(r.stdout, /ok \d+ 1\.19 expect-msi disk x10\n/);
+  },
+);

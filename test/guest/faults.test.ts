@@ -131,14 +131,26 @@ steps:
 });
 
 /** A scenario's runs on a guest the test holds, so it can reach into the guest while the engine runs. */
-async function runHeld(t: Test, yaml: string, onStep: (o: StepOutcome, held: { target: QemuTarget; runDir: string }) => void) {
+async function runHeld(
+  t: Test,
+  yaml: string,
+  onStep: (o: StepOutcome, held: { target: QemuTarget; runDir: string }) => void,
+) {
   if (!(await guestPrerequisites(t, ['live-update']))) return undefined;
   const loaded = checkScenarioText('held.yaml', yaml);
   if (!loaded.ok) throw new Error(loaded.problems.map((p) => p.message).join('; '));
   const scenario = loaded.scenario;
   const runDir = testRunDir(t);
   const journal = Journal.create(runDir);
-  journal.append({ type: 'run', at: Date.now(), scenario: 'held', file: 'held.yaml', text: yaml, options: {}, version: '0' });
+  journal.append({
+    type: 'run',
+    at: Date.now(),
+    scenario: 'held',
+    file: 'held.yaml',
+    text: yaml,
+    options: {},
+    version: '0',
+  });
   const target = qemuTarget(t, { runDir, spec: scenario.targets[0] as QemuTargetSpec });
   const steps: StepOutcome[] = [];
   const outcome = await runTarget({
@@ -192,10 +204,17 @@ t.test('the agent killed mid-step: the step fails saying so at once, and the run
   if (!r) return;
   const wait = r.steps.find((s) => s.kind === 'memcpy-wait')!;
   t.equal(wait.verdict, 'fail');
-  t.match(wait.reason, /memcpy-wait: the agent died during this request \(pid \d+; the machine started agent pid \d+\)/);
+  t.match(
+    wait.reason,
+    /memcpy-wait: the agent died during this request \(pid \d+; the machine started agent pid \d+\)/,
+  );
   t.ok(wait.ms < 30_000, `reported when the new agent said hello (${wait.ms} ms), not at the step's 90 s deadline`);
   const second = r.steps.filter((s) => s.iteration === 2);
-  t.same(second.map((s) => s.verdict), ['pass', 'pass', 'pass', 'pass', 'pass', 'pass'], 'the next iteration runs whole on the new agent');
+  t.same(
+    second.map((s) => s.verdict),
+    ['pass', 'pass', 'pass', 'pass', 'pass', 'pass'],
+    'the next iteration runs whole on the new agent',
+  );
   t.equal(r.outcome.failures, 1, 'one failed iteration');
 });
 
@@ -215,10 +234,12 @@ t.test('QEMU killed mid-DMA: the step fails with how, and the run ends cleanly',
   t.equal(readJournal(r.runDir).at(-1)?.type, 'target', 'the target ends recorded');
 });
 
-t.test('a guest that hangs after the kexec (its new kernel never starts the agent) fails the kexec, cleanly', async (t) => {
-  const r = await run(
-    t,
-    `version: 1
+t.test(
+  'a guest that hangs after the kexec (its new kernel never starts the agent) fails the kexec, cleanly',
+  async (t) => {
+    const r = await run(
+      t,
+      `version: 1
 reboot: kexec
 timeouts: { reboot: 45s }
 buffers:
@@ -229,16 +250,17 @@ steps:
   - kexec-exec:
   - fill: { buffers: [a] }
 `,
-  );
-  if (!r) return;
-  const exec = byKind(r.steps, 'kexec-exec');
-  t.equal(exec.verdict, 'fail');
-  t.match(exec.reason, /no hello from a new boot within 45 s/);
-  t.ok(exec.ms >= 45_000 && exec.ms < 90_000, `at its deadline (${exec.ms} ms)`);
-  t.ok((exec.excerpt ?? []).length > 0, 'with the console excerpt');
-  t.equal(byKind(r.steps, 'fill').verdict, 'pass');
-  t.equal(readJournal(r.runDir).at(-1)?.type, 'end', 'the run ends with its end record');
-});
+    );
+    if (!r) return;
+    const exec = byKind(r.steps, 'kexec-exec');
+    t.equal(exec.verdict, 'fail');
+    t.match(exec.reason, /no hello from a new boot within 45 s/);
+    t.ok(exec.ms >= 45_000 && exec.ms < 90_000, `at its deadline (${exec.ms} ms)`);
+    t.ok((exec.excerpt ?? []).length > 0, 'with the console excerpt');
+    t.equal(byKind(r.steps, 'fill').verdict, 'pass');
+    t.equal(readJournal(r.runDir).at(-1)?.type, 'end', 'the run ends with its end record');
+  },
+);
 
 t.test('through the agent: a failed bind gives the device back; LUO is held only for its calls', async (t) => {
   if (!(await guestPrerequisites(t, ['live-update']))) return;

@@ -35,6 +35,7 @@ export function guestSpec(overrides: Partial<QemuTargetSpec> = {}): QemuTargetSp
     devices: [
       { model: 'igb', count: 1, vfs: 0 },
       { model: 'edu', count: 1, vfs: 0 },
+      { model: 'nvme', count: 1, vfs: 0 },
     ],
     ...overrides,
   };

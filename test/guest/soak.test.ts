@@ -109,12 +109,21 @@ t.test('a QEMU run killed at random points resumes without losing or repeating a
     kills.push(before.length);
     await sleep(1000);
     const stale = await execa('pgrep', ['-f', `lustress.run=${runDir}`], { reject: false });
-    t.equal(stale.stdout.trim(), '', `kill ${k + 1} (${before.length} steps recorded): the guest died with its orchestrator`);
+    t.equal(
+      stale.stdout.trim(),
+      '',
+      `kill ${k + 1} (${before.length} steps recorded): the guest died with its orchestrator`,
+    );
     histories.push(before);
     child = execa(process.execPath, [CLI, 'resume', runDir], { reject: false });
   }
   const resumed = await child;
-  t.equal(resumed.exitCode, 0, 'the resumed run passes', resumed.exitCode === 0 ? {} : { stdout: resumed.stdout.slice(-4000) });
+  t.equal(
+    resumed.exitCode,
+    0,
+    'the resumed run passes',
+    resumed.exitCode === 0 ? {} : { stdout: resumed.stdout.slice(-4000) },
+  );
   const after = steps() as unknown as { iteration: number; step: number; verdict: string; reason: string }[];
   for (const before of histories) {
     t.same(after.slice(0, before.length), before, 'every step recorded before a kill is still there, unchanged');
@@ -126,5 +135,9 @@ t.test('a QEMU run killed at random points resumes without losing or repeating a
     after.every((s) => s.verdict === 'pass' || (s.verdict === 'skip' && /orchestrator stopped/.test(s.reason))),
     'every verdict is what a run never killed gives, but for the steps of the iterations the kills cut short',
   );
-  t.equal(readJournal(runDir).filter((r) => r.type === 'resume').length, kills.length, `killed at ${kills.join(' and ')} steps; one resume per kill`);
+  t.equal(
+    readJournal(runDir).filter((r) => r.type === 'resume').length,
+    kills.length,
+    `killed at ${kills.join(' and ')} steps; one resume per kill`,
+  );
 });

@@ -21,7 +21,7 @@ for (const { kernel, modes } of RUNS) {
       modes.every((m) => offered.includes(m)),
       `the kernel offers ${modes.join(', ')} (it offers ${offered.join(', ')})`,
     );
-    for (const driver of ['igb', 'edu']) {
+    for (const driver of ['igb', 'edu', 'nvme']) {
       await t.test(driver, (t) =>
         runInGuest(t, target, inGuestFile('vfio-driver.guest'), [driver, modes.join(',')], 900_000),
       );

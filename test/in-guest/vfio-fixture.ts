@@ -3,13 +3,17 @@
 
 import type { Test } from 'tap';
 import { machineIsDisposable, permitFor } from '../../agents/safety.js';
+import type { DriverConfig } from '../../drivers/ops.js';
 import { bindToVfio, restoreDriver } from '../../drivers/vfio/index.js';
 import { findPciFunctions } from '../../sys/sysfs.js';
 import { type IommuMode } from '../../contract/devices.js';
 
 export const IGB_ID = '8086:10c9';
 export const EDU_ID = '1234:11e8';
-export const DEVICE_IDS: Record<string, string> = { igb: IGB_ID, edu: EDU_ID };
+export const NVME_ID = '1b36:0010';
+export const DEVICE_IDS: Record<string, string> = { igb: IGB_ID, edu: EDU_ID, nvme: NVME_ID };
+/** What each driver is told at init: the nvme device's namespace is the guest's own image, all of it scratch. */
+export const DRIVER_CONFIG: Record<string, DriverConfig> = { nvme: { scratch: { namespace: 1, firstLba: 0 } } };
 
 /** True only in a lustress guest: nothing here may ever rebind the development machine. */
 export const DISPOSABLE = machineIsDisposable(false);

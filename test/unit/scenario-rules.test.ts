@@ -464,7 +464,12 @@ const RULES: Record<string, Rule> = {
         'devices.Nic',
         '"Nic" is not a valid name',
       ),
-      bad(device('id: "8086:10c9"'), '3:3', 'devices.nic', 'nic needs "driver"'),
+      bad(
+        device('bdf: "0000:01:00.0"'),
+        '3:3',
+        'devices.nic',
+        'a device chosen by "bdf" needs "driver": which device sits at a BDF is known only on the machine',
+      ),
       bad(
         device('id: "8086:10c9"', 'drvier: igb'),
         '5:5',
@@ -485,8 +490,14 @@ const RULES: Record<string, Rule> = {
     ],
   },
   'devices.*.id': {
-    good: device('id: "1234:11e8"', 'driver: edu'),
+    good: device('id: "1234:11e8"'),
     bad: [
+      bad(
+        device('id: "8086:1533"'),
+        '4:9',
+        'devices.nic.id',
+        'no lustress driver claims 8086:1533 (lustress drivers lists them): give "driver"',
+      ),
       bad(
         device('id: "8086:10c"', 'driver: igb'),
         '4:9',
@@ -524,7 +535,73 @@ const RULES: Record<string, Rule> = {
         device('id: "8086:10c9"', 'driver: e1000'),
         '5:13',
         'devices.nic.driver',
-        'expected one of igb, edu; got the string "e1000"',
+        'expected one of igb, edu, nvme; got the string "e1000"',
+      ),
+    ],
+  },
+  'devices.*.scratch': {
+    good: device('id: "1b36:0010"', 'scratch: { namespace: 1 }'),
+    bad: [
+      bad(
+        device('id: "8086:10c9"', 'scratch: { namespace: 1 }'),
+        '5:5',
+        'devices.nic.scratch',
+        '"scratch" is the namespace an nvme device copies through; the igb driver overwrites nothing',
+      ),
+      bad(
+        lines(
+          'version: 1',
+          'targets:',
+          '  lab:',
+          '    ssh: { host: lab1, disposable: true }',
+          'devices:',
+          '  nic:',
+          '    id: "1b36:0010"',
+          'steps:',
+          '  - bind: { device: nic }',
+        ),
+        '6:3',
+        'devices.nic',
+        'an nvme device on target "lab" needs "scratch": the namespace and LBA range its copies may overwrite',
+      ),
+      bad(
+        device('id: "1b36:0010"', 'scratch: { first-lba: 8 }'),
+        '5:5',
+        'devices.nic.scratch',
+        'scratch needs "namespace"',
+      ),
+    ],
+  },
+  'devices.*.scratch.namespace': {
+    good: device('id: "1b36:0010"', 'scratch: { namespace: 4294967294 }'),
+    bad: [
+      bad(
+        device('id: "1b36:0010"', 'scratch: { namespace: 0 }'),
+        '5:27',
+        'devices.nic.scratch.namespace',
+        'must be >= 1, got number 0',
+      ),
+    ],
+  },
+  'devices.*.scratch.first-lba': {
+    good: device('id: "1b36:0010"', 'scratch: { namespace: 1, first-lba: 0 }'),
+    bad: [
+      bad(
+        device('id: "1b36:0010"', 'scratch: { namespace: 1, first-lba: -1 }'),
+        '5:41',
+        'devices.nic.scratch.first-lba',
+        'must be >= 0, got number -1',
+      ),
+    ],
+  },
+  'devices.*.scratch.lbas': {
+    good: device('id: "1b36:0010"', 'scratch: { namespace: 1, lbas: 1 }'),
+    bad: [
+      bad(
+        device('id: "1b36:0010"', 'scratch: { namespace: 1, lbas: 0 }'),
+        '5:36',
+        'devices.nic.scratch.lbas',
+        'must be >= 1, got number 0',
       ),
     ],
   },

@@ -1,5 +1,6 @@
 // The QEMU command line and the guest kernel command line for a qemu target.
 
+import { join } from 'node:path';
 import type { Kernel } from '../../kernels/kernels.js';
 import { GUEST_HUGE_PAGES, type QemuTargetSpec } from '../../scenario/spec.js';
 import { DISPOSABLE_CMDLINE_FLAG } from '../../../contract/facts.js';
@@ -129,9 +130,10 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
           args.push('-device', `edu,bus=rp${n}`);
           break;
         case 'nvme':
+          // Its namespace is an image in the run directory: the guest's own scratch, nothing else's.
           args.push(
             '-blockdev',
-            `driver=null-co,node-name=nvme${n},size=1073741824`,
+            `driver=file,node-name=nvme${n},filename=${nvmeImagePath(paths.runDir, spec.name, n)}`,
             '-device',
             `nvme,serial=lustress${n},drive=nvme${n},bus=rp${n}`,
           );
@@ -140,4 +142,23 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
     }
   }
   return args;
+}
+
+/** The size of each emulated NVMe namespace's image (sparse: it costs what the copies write). */
+export const NVME_IMAGE_BYTES = 256 * 2 ** 20;
+
+/** Where the image of the NVMe device on root port `port` of a target lives. */
+export function nvmeImagePath(runDir: string, target: string, port: number): string {
+  return join(runDir, `nvme-${target}-${port}.img`);
+}
+
+/** The images a target's NVMe devices need, by root port (numbered as qemuArgs numbers them). */
+export function nvmeImages(spec: QemuTargetSpec, runDir: string): string[] {
+  const images: string[] = [];
+  let port = 0;
+  for (const d of spec.devices) {
+    for (let i = 0; i < d.count; i++, port++)
+      if (d.model === 'nvme') images.push(nvmeImagePath(runDir, spec.name, port));
+  }
+  return images;
 }

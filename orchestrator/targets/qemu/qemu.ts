@@ -2,7 +2,16 @@
 // prepares, reached over a virtio-serial port whose host side is a UNIX
 // socket (it survives the guest's kexec), its console kept and scanned.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +26,7 @@ import { FATAL_KINDS } from '../console.js';
 import { AgentLink } from '../link.js';
 import { orphanProof } from '../orphan.js';
 import { TargetLostError, type Target, type TargetContext } from '../target.js';
-import { guestCmdline, qemuArgs, type GuestPaths, type SshForward } from './args.js';
+import { guestCmdline, NVME_IMAGE_BYTES, nvmeImages, qemuArgs, type GuestPaths, type SshForward } from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
 
@@ -95,6 +104,12 @@ export class QemuTarget extends BaseTarget implements Target {
       agentSocket: join(this.sockDir, 'agent.sock'),
       qmpSocket: join(this.sockDir, 'qmp.sock'),
     };
+    // Sparse: an image costs only what the guest's copies write to it.
+    for (const image of nvmeImages(spec, runDir)) {
+      if (existsSync(image)) continue;
+      writeFileSync(image, '');
+      truncateSync(image, NVME_IMAGE_BYTES);
+    }
     const args = qemuArgs(spec, paths, boot.cmdline, this.opts.ssh);
     log.info({ target: this.name, kernel: boot.kernel.id }, 'starting QEMU');
     log.debug({ target: this.name, argv: [QEMU_BINARY, ...args] }, 'QEMU command line');
