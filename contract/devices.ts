@@ -7,7 +7,7 @@
 export const IOMMU_MODES = ['type1', 'type1v2', 'iommufd-compat', 'iommufd'] as const;
 export type IommuMode = (typeof IOMMU_MODES)[number];
 
-export const DRIVER_NAMES = ['igb', 'edu', 'nvme'] as const;
+export const DRIVER_NAMES = ['igb', 'edu', 'nvme', 'dsa', 'ioat', 'nv_falcon'] as const;
 export type DriverName = (typeof DRIVER_NAMES)[number];
 
 export const GUEST_TESTED = 'guest-tested on QEMU';
@@ -47,6 +47,32 @@ export const DRIVER_CATALOG: Record<DriverName, DriverInfo> = {
     limits: "from the controller's MDTS, the I/O queue depth and the scratch range (QEMU: 512 KiB a copy, 255 copies)",
     msi: 'MSI-X vector 1: a Flush on an I/O queue whose completions interrupt',
     verification: GUEST_TESTED,
+  },
+  dsa: {
+    title: 'Intel Data Streaming Accelerator: memory-move descriptors on a dedicated work queue',
+    claims: [
+      { id: '8086:0b25', what: 'DSA (Sapphire Rapids)' },
+      { id: '8086:11fb', what: 'DSA (Granite Rapids-D)' },
+      { id: '8086:1212', what: 'DSA (Diamond Rapids)' },
+    ],
+    limits: 'from GENCAP (2^max_xfer_shift bytes a copy) and WQCAP (batches of up to 1024 copies, 32 at once)',
+    msi: 'MSI-X vector 1: a memory move whose completion requests an interrupt',
+    verification: FROM_DOCUMENTATION,
+  },
+  ioat: {
+    title: 'Intel I/OAT DMA engine: copy descriptors on a channel ring',
+    claims: [{ id: '8086:2021', what: 'I/OAT (Skylake-SP)' }],
+    limits: 'from XFERCAP (2^n bytes a copy); 65535 copies (the 16-bit DMACOUNT)',
+    msi: 'MSI-X vector 0: a descriptor with its interrupt-on-completion bit',
+    verification: FROM_DOCUMENTATION,
+  },
+  nv_falcon: {
+    title: "NVIDIA GPU (Kepler to Hopper) through a Falcon microcontroller's DMA engine, asynchronous",
+    claims: [{ id: '10de:*', what: 'NVIDIA GPUs whose PMC_BOOT_0 names a supported architecture' }],
+    limits:
+      'copies of 4-byte multiples up to 64 KiB, 64 (4 MiB) a batch, each split into DMA transfers of 4 to 256 bytes',
+    msi: undefined,
+    verification: FROM_DOCUMENTATION,
   },
 };
 

@@ -1,9 +1,12 @@
 // Every driver there is, by name: one line per drivers/<name>/ folder.
 
 import type { DriverName } from '../contract/devices.js';
+import { DsaOps } from './dsa/dsa.js';
 import { EduOps } from './edu/edu.js';
 import { OpsDriver } from './framework.js';
 import { IgbOps } from './igb/igb.js';
+import { IoatOps } from './ioat/ioat.js';
+import { NvFalconOps } from './nv_falcon/nv_falcon.js';
 import { NvmeOps } from './nvme/nvme.js';
 import type { Driver, DriverOps } from './ops.js';
 
@@ -11,6 +14,9 @@ export const DRIVERS: Record<DriverName, () => DriverOps> = {
   igb: () => new IgbOps(),
   edu: () => new EduOps(),
   nvme: () => new NvmeOps(),
+  dsa: () => new DsaOps(),
+  ioat: () => new IoatOps(),
+  nv_falcon: () => new NvFalconOps(),
 };
 
 /** A fresh driver of that name (not yet probed). */

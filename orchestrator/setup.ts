@@ -1,11 +1,13 @@
 // What the QEMU target needs on the control machine, checked one by one and
 // installed when missing: Debian packages (QEMU >= 8 from bookworm-backports),
-// then the two kernels. Idempotent: a second run finds everything present.
+// then the two kernels, and for the tests the 7.3 selftest tree. Idempotent:
+// a second run finds everything present.
 
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { PrivateApt } from './kernels/apt.js';
 import { CACHED_KERNELS, kernelStatus, resolveKernel, type KernelOptions } from './kernels/kernels.js';
+import { cachedSelftestTree, withSelftestTree } from './kernels/selftests.js';
 import { QEMU_BINARY } from './targets/qemu/qemu.js';
 
 export interface PrereqStatus {
@@ -93,6 +95,15 @@ export async function checkPrerequisites(forTests = false): Promise<PrereqStatus
         : `${k.id} is not fetched or built yet (lustress setup does it)`);
     out.push({ name: `${kind} kernel`, kernel: kind, packages: [], ok: Boolean(k.image), detail });
   }
+  if (forTests) {
+    const tree = cachedSelftestTree();
+    out.push({
+      name: 'Linux 7.3 selftests (facts the drivers written from documentation are checked against)',
+      packages: [],
+      ok: Boolean(tree),
+      detail: tree?.source ?? 'not fetched yet (lustress setup --for-tests does it)',
+    });
+  }
   return out;
 }
 
@@ -117,5 +128,6 @@ export async function setup(opts: SetupOptions): Promise<{ installed: string[]; 
       throw new Error(`still missing after installing: ${still.map((s) => `${s.name} (${s.detail})`).join('; ')}`);
   }
   for (const k of opts.kernels) await resolveKernel(k, opts);
+  if (opts.forTests) await withSelftestTree(opts.log, async () => undefined);
   return { installed: packages, commands: [] };
 }

@@ -17,6 +17,7 @@ const native = {
   ioctl: libc.func('int ioctl(int fd, unsigned long request, ...)'),
   mmap: libc.func('void *mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset)'),
   munmap: libc.func('int munmap(void *addr, size_t length)'),
+  mprotect: libc.func('int mprotect(void *addr, size_t length, int prot)'),
   madvise: libc.func('int madvise(void *addr, size_t length, int advice)'),
   pread: libc.func('long pread(int fd, void *buf, size_t count, int64_t offset)'),
   pwrite: libc.func('long pwrite(int fd, const void *buf, size_t count, int64_t offset)'),
@@ -40,6 +41,7 @@ export const O_CLOEXEC = 0o2000000;
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
+export const PROT_EXEC = 4;
 export const MAP_SHARED = 0x01;
 export const MAP_PRIVATE = 0x02;
 export const MAP_FIXED = 0x10;
@@ -110,6 +112,10 @@ export function mmap(
 
 export function munmap(addr: bigint, length: number, ctx?: CallContext): void {
   check('munmap', native.munmap(addr, length) as number, ctx);
+}
+
+export function mprotect(addr: bigint, length: number, prot: number, ctx?: CallContext): void {
+  check('mprotect', native.mprotect(addr, length, prot) as number, ctx);
 }
 
 /** Advice only: a kernel without transparent huge pages refuses it and nothing is lost. */

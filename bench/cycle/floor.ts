@@ -13,7 +13,7 @@ import { guestCmdline, qemuArgs } from '../../orchestrator/targets/qemu/args.js'
 import { newcArchive, type CpioEntry } from '../../orchestrator/targets/qemu/newc.js';
 import { PROJECT_DIR } from '../../orchestrator/project.js';
 import { QEMU_BINARY } from '../../orchestrator/targets/qemu/qemu.js';
-import { withSelftestTree } from '../kernel-selftests.js';
+import { withSelftestTree } from '../../orchestrator/kernels/selftests.js';
 
 const STAGE1 = '[STAGE 1] Starting pre-kexec setup';
 const PASSED = 'SIMPLE KEXEC TEST PASSED';

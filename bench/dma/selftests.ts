@@ -1,5 +1,5 @@
 // The kernel's VFIO selftests, built on the host from Debian's
-// linux-source-7.3 (bench/kernel-selftests.ts) and cached: `make` in
+// linux-source-7.3 (orchestrator/kernels/selftests.ts) and cached: `make` in
 // tools/testing/selftests/vfio, then bench/dma's C reference linked against
 // the library objects that make produced.
 
@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { withSelftestTree } from '../kernel-selftests.js';
+import { withSelftestTree } from '../../orchestrator/kernels/selftests.js';
 
 const REFERENCE_C = fileURLToPath(new URL('../../../bench/dma/reference.c', import.meta.url));
 /** The library objects the selftests' make puts under libvfio/ (lib/libvfio.mk), x86 set. */

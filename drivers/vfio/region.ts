@@ -38,6 +38,7 @@ import {
   type Width,
 } from '../../sys/libc.js';
 import { STRUCTS, VFIO } from '../../sys/uapi.js';
+import { store64Bytes } from '../../sys/native-code.js';
 import { DeviceError } from './errors.js';
 
 export type { Width };
@@ -201,6 +202,17 @@ export class Region {
     this.access(offset, 8, BigInt.asUintN(64, value));
   }
 
+  /**
+   * One 64-byte store (MOVDIR64B) at `offset`, through the mmap: a DSA portal
+   * takes a descriptor only whole, and pwrite would split it.
+   */
+  write512(offset: number, bytes: Uint8Array): void {
+    this.check(offset, 64);
+    if (!this.mappable(offset, 64))
+      throw new Error(`${this.bdf}: region ${this.index} +0x${offset.toString(16)} is not mmap'd: no 64-byte store`);
+    store64Bytes(this.map().address + BigInt(offset), bytes);
+  }
+
   /** `length` bytes from `offset` (the kernel picks access widths: for memory-like regions, not registers). */
   readBytes(offset: number, length: number): Buffer {
     this.check(offset, length);
@@ -318,7 +330,7 @@ export class Region {
     return width === 8 ? buf.readBigUInt64LE(0) : buf.readUIntLE(0, width);
   }
 
-  private mappable(offset: number, width: Width): boolean {
+  private mappable(offset: number, width: number): boolean {
     for (const a of this.areas) if (offset >= a.offset && offset + width <= a.offset + a.size) return true;
     return false;
   }

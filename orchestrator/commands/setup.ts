@@ -26,7 +26,7 @@ export const setupCommand: CommandModule<GlobalArgs, Args> = {
       .option('for-tests', {
         type: 'boolean',
         default: false,
-        describe: 'also what the test suite needs (Chromium, OpenSSH)',
+        describe: 'also what the test suite needs (Chromium, OpenSSH, the Linux 7.3 selftest tree)',
       })
       .option('kernels', {
         type: 'string',

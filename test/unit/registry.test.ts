@@ -2,8 +2,12 @@
 // are exactly those the scenario language (scenarios/schema.json) defines;
 // and every kind builds its model and label from the schema's own examples.
 
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
-import { DRIVER_NAMES, IOMMU_MODES, QEMU_MODELS } from '../../contract/devices.js';
+import { DRIVER_CATALOG, DRIVER_NAMES, FROM_DOCUMENTATION, IOMMU_MODES, QEMU_MODELS } from '../../contract/devices.js';
+import { DRIVERS } from '../../drivers/registry.js';
+import { PROJECT_DIR } from '../../orchestrator/project.js';
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
 import { scenarioSchema } from '../../orchestrator/scenario/schema.js';
 import { STEP_KINDS, STEPS, type StepKind } from '../../orchestrator/steps/index.js';
@@ -21,6 +25,21 @@ t.test('drivers, IOMMU modes and emulated models are the schema enums', async (t
   t.same([...DRIVER_NAMES], schema.definitions.device.properties.driver.enum);
   t.same([...IOMMU_MODES], schema.definitions.device.properties.iommu.enum);
   t.same(Object.keys(QEMU_MODELS), schema.definitions.qemuDevice.properties.model.enum);
+});
+
+t.test('every driver folder is registered, and one written from documentation says so first', async (t) => {
+  const drivers = join(PROJECT_DIR, 'drivers');
+  const folders = readdirSync(drivers, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'vfio')
+    .map((d) => d.name);
+  t.same(folders.sort(), Object.keys(DRIVERS).sort(), 'drivers/<name>/ for each registered driver, and no other');
+  for (const name of DRIVER_NAMES) {
+    t.equal(DRIVERS[name]().name, name, `${name}'s ops say ${name}`);
+    if (DRIVER_CATALOG[name].verification !== FROM_DOCUMENTATION) continue;
+    const readme = join(drivers, name, 'README.md');
+    const top = existsSync(readme) ? readFileSync(readme, 'utf8').slice(0, 800) : '';
+    t.match(top, /never (run|touched real) (on )?hardware/, `${name}/README.md says near its top it never ran`);
+  }
 });
 
 t.test("each kind's schema examples load into a step with its label and deadline", async (t) => {

@@ -535,7 +535,7 @@ const RULES: Record<string, Rule> = {
         device('id: "8086:10c9"', 'driver: e1000'),
         '5:13',
         'devices.nic.driver',
-        'expected one of igb, edu, nvme; got the string "e1000"',
+        'expected one of igb, edu, nvme, dsa, ioat, nv_falcon; got the string "e1000"',
       ),
     ],
   },
