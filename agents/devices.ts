@@ -16,7 +16,7 @@ import {
   type VfioDevice,
 } from '../drivers/vfio/index.js';
 import type { Permit } from '../sys/errors.js';
-import { findPciFunctions, sriovState } from '../sys/sysfs.js';
+import { findPciFunctions, sriovState, VFIO_PCI } from '../sys/sysfs.js';
 import { DmaStream } from './dma-stream.js';
 import { BadRequest } from './errors.js';
 import type { AgentState, DeviceHandle, PreservableFd } from './state.js';
@@ -102,8 +102,8 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
   const selected = selectFunction(d);
   const undo: (() => unknown)[] = [];
   const gated = { permit, force: d.force };
-  const toVfio = async (bdf: string) => {
-    const bound = await bindToVfio(bdf, gated);
+  const toVfio = async (bdf: string, vfioDriver: string) => {
+    const bound = await bindToVfio(bdf, { ...gated, vfioDriver });
     if (bound.changed) undo.push(() => restoreDriver(bdf, gated));
     return bound;
   };
@@ -112,9 +112,9 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
     let pf: VfioDevice | undefined;
     let vfToken: string | undefined;
     if (d.vf !== undefined) {
-      // The VF's PF goes to vfio-pci too, and holds the token the kernel asks of whoever opens its VFs.
-      await toVfio(selected);
-      const vfs = await enableSriov(selected, d.vf + 1, gated);
+      // The VF's PF goes to vfio-pci, and holds the token the kernel asks of whoever opens its VFs.
+      await toVfio(selected, VFIO_PCI);
+      const vfs = await enableSriov(selected, d.vf + 1, { ...gated, vfioDriver: d.vfioDriver });
       undo.push(() => disableSriov(selected, gated));
       vfToken = randomUUID();
       const opened = openVfioDevice({ bdf: selected, iommu: d.iommu });
@@ -123,7 +123,7 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
       pf.setVfToken(vfToken);
       bdf = vfs[d.vf]!;
     }
-    const bound = await toVfio(bdf);
+    const bound = await toVfio(bdf, d.vfioDriver ?? VFIO_PCI);
     const vfio = openVfioDevice({ bdf, iommu: d.iommu, ...(vfToken ? { vfToken } : {}) });
     undo.push(() => vfio.close());
     const driver = driverByName(d.driver);
@@ -134,6 +134,7 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
       ...(pf ? { pf: pf.bdf, sriov: sriovState(pf.bdf) } : {}),
       group: bound.group,
       ...(bound.previousDriver ? { previousDriver: bound.previousDriver } : {}),
+      vfioDriver: bound.vfioDriver,
       driver: driver.name,
       iommu: d.iommu,
       maxMemcpySize: driver.maxMemcpySize,

@@ -46,6 +46,8 @@ export const deviceParam = object({
   index: optional(int(0)),
   vf: optional(int(0, 255)),
   driver: str,
+  /** The variant driver to bind through driver_override; vfio-pci without it. */
+  vfioDriver: optional(str),
   iommu: oneOf(...IOMMU_MODES),
   force: bool,
   /** nvme: the only namespace and blocks a copy may overwrite. */
@@ -84,6 +86,8 @@ export interface BindResult {
   sriov?: { totalVfs: number; numVfs: number; vfs: string[] };
   group: number;
   previousDriver?: string;
+  /** The VFIO driver it is bound to: vfio-pci or a variant. */
+  vfioDriver: string;
   driver: string;
   iommu: string;
   maxMemcpySize: number;

@@ -56,6 +56,8 @@ export class OpsDriver implements Driver {
     if (this.limits) throw new Error(`${this.name}: already initialised on ${this.device!.bdf}`);
     if (!this.probe(device)) throw new Error(`${this.name}: does not drive ${device.bdf}`);
     this.device = device;
+    // A variant driver may still refuse accesses right after the bind.
+    await device.waitReady();
     this.limits = await this.ops.init(device, dma, config);
     this.faults = new IommuFaultLog(device.bdf);
   }

@@ -5,6 +5,8 @@
 import koffi from 'koffi';
 
 const ERRNO_NAMES = new Map(Object.entries(koffi.os.errno).map(([name, value]) => [value, name]));
+// Where two names share a value, errors say the one the kernel's sources use.
+for (const name of ['EAGAIN', 'EDEADLK', 'EOPNOTSUPP']) ERRNO_NAMES.set(koffi.os.errno[name]!, name);
 
 /** The symbolic name of an errno ("EBUSY"), or "errno N" for one koffi does not know. */
 export function errnoName(errno: number): string {

@@ -10,6 +10,13 @@ import { SysError, nodeErrno } from './errors.js';
 export const PCI_DEVICES = '/sys/bus/pci/devices';
 export const PCI_DRIVERS = '/sys/bus/pci/drivers';
 export const VFIO_PCI = 'vfio-pci';
+/** vfio-pci and its variant drivers (nvgrace_gpu_vfio_pci, mlx5_vfio_pci…): a variant's module is <name>_vfio_pci. */
+export const VFIO_DRIVER_RE = /^(vfio-pci|[a-z0-9_]+_vfio_pci)$/;
+
+/** Whether a PCI driver gives its devices to userspace through VFIO. */
+export function isVfioDriver(driver: string | undefined): boolean {
+  return driver !== undefined && VFIO_DRIVER_RE.test(driver);
+}
 
 const BDF_RE = /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 const ID_RE = /^[0-9a-f]{4}:[0-9a-f]{4}$/;
@@ -121,8 +128,8 @@ export function findPciFunctions(sel: PciSelector = {}): PciFunction[] {
   return one ? [one] : [];
 }
 
-/** Drivers VFIO accepts next to vfio-pci in a group (vfio_dev_driver_allowed): none, pci-stub, pcieport. */
-const GROUP_FRIENDLY_DRIVERS = new Set([VFIO_PCI, 'pci-stub', 'pcieport']);
+/** Drivers VFIO accepts next to its own in a group (vfio_dev_driver_allowed): none, pci-stub, pcieport. */
+const GROUP_FRIENDLY_DRIVERS = new Set(['pci-stub', 'pcieport']);
 
 export interface GroupViability {
   group: number;
@@ -135,7 +142,7 @@ export interface GroupViability {
 export function groupViability(group: number): GroupViability {
   const blockers = groupMembers(group)
     .map((bdf) => ({ bdf, driver: currentDriver(bdf) }))
-    .filter((m) => m.driver !== undefined && !GROUP_FRIENDLY_DRIVERS.has(m.driver))
+    .filter((m) => m.driver !== undefined && !GROUP_FRIENDLY_DRIVERS.has(m.driver) && !isVfioDriver(m.driver))
     .map((m) => `${m.bdf} (${m.driver})`);
   return { group, viable: blockers.length === 0, blockers };
 }

@@ -1,4 +1,5 @@
-// Handing PCI functions to vfio-pci and back, and creating SR-IOV VFs.
+// Handing PCI functions to vfio-pci (or a variant driver: nvgrace_gpu_vfio_pci,
+// mlx5_vfio_pci…) and back, and creating SR-IOV VFs.
 // Every exported function writes to sysfs, so each one first asks the
 // caller's Permit: on a machine not marked disposable it refuses before
 // anything is touched (taking a NIC or disk from its driver can end the
@@ -12,6 +13,7 @@ import {
   PCI_DRIVERS,
   VFIO_PCI,
   currentDriver,
+  isVfioDriver,
   deviceDir,
   driverUsers,
   groupViability,
@@ -37,14 +39,18 @@ export interface Gated {
 export interface BindOptions extends Gated {
   /** Take the device even though its driver is in use (an interface up, a disk mounted). */
   force?: boolean;
+  /** The VFIO driver to bind, through driver_override: vfio-pci unless the device needs a variant driver. */
+  vfioDriver?: string;
 }
 
 export interface Bound {
   bdf: string;
   group: number;
-  /** The driver it had before; undefined if it had none or already had vfio-pci. */
+  /** The VFIO driver it is bound to now. */
+  vfioDriver: string;
+  /** The driver it had before; undefined if it had none or already had the VFIO driver asked for. */
   previousDriver?: string;
-  /** Whether this call moved it to vfio-pci (false: it was there already, and nothing was written). */
+  /** Whether this call moved it (false: it was on that driver already, and nothing was written). */
   changed: boolean;
 }
 
@@ -57,19 +63,26 @@ async function waitUntil(what: string, bdf: string, ok: () => boolean): Promise<
 }
 
 /**
- * Unbinds the device from its driver and binds it to vfio-pci through
- * driver_override, remembering the driver it had. Refuses a device whose
- * driver is in use unless forced, and a device whose IOMMU group VFIO would
- * not accept.
+ * Unbinds the device from its driver and binds it to vfio-pci (or the
+ * variant driver asked for) through driver_override, remembering the driver
+ * it had. Refuses a device whose driver is in use unless forced, and a
+ * device whose IOMMU group VFIO would not accept.
  */
 export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound> {
-  opts.permit.allow(`bind ${bdf} to vfio-pci (taking it from its driver)`);
+  const target = opts.vfioDriver ?? VFIO_PCI;
+  if (!isVfioDriver(target))
+    throw new DeviceError(bdf, `"${target}" is not a VFIO driver: vfio-pci or a variant named <name>_vfio_pci`);
+  opts.permit.allow(`bind ${bdf} to ${target} (taking it from its driver)`);
   if (!existsSync(deviceDir(bdf))) throw new DeviceError(bdf, 'no such PCI function');
   const driver = currentDriver(bdf);
   const group = iommuGroupOf(bdf);
-  if (driver === VFIO_PCI) return { bdf, group, changed: false };
-  if (!existsSync(join(PCI_DRIVERS, VFIO_PCI))) throw new DeviceError(bdf, 'the vfio-pci driver is not loaded');
-  if (driver) {
+  if (driver === target) return { bdf, group, vfioDriver: target, changed: false };
+  if (!existsSync(join(PCI_DRIVERS, target)))
+    throw new DeviceError(bdf, `the ${target} driver is not loaded (modprobe ${target})`, { driver: target });
+  // Unbinding a VFIO driver waits until every user closed the device: from this process, forever.
+  if (isVfioDriver(driver) && isOpenHere(bdf))
+    throw new DeviceError(bdf, `open in this process through ${driver}; close it before binding ${target}`);
+  if (driver && !isVfioDriver(driver)) {
     const users = driverUsers(bdf);
     if (users.length && !opts.force) {
       throw new DeviceError(bdf, `its driver ${driver} is in use (${users.join('; ')}); pass force to take it anyway`, {
@@ -79,11 +92,17 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
     }
   }
   mkdirSync(STATE_DIR, { recursive: true });
-  writeFileSync(join(STATE_DIR, bdf), driver ?? '');
-  write(join(deviceDir(bdf), 'driver_override'), VFIO_PCI, bdf);
+  // From one VFIO driver to another, the driver to give it back to stays the one it had before lustress.
+  const stateFile = join(STATE_DIR, bdf);
+  if (!isVfioDriver(driver) || !existsSync(stateFile)) writeFileSync(stateFile, driver ?? '');
+  write(join(deviceDir(bdf), 'driver_override'), target, bdf);
   if (driver) write(join(deviceDir(bdf), 'driver', 'unbind'), bdf, bdf);
   write('/sys/bus/pci/drivers_probe', bdf, bdf);
-  await waitUntil('binding to vfio-pci', bdf, () => currentDriver(bdf) === VFIO_PCI);
+  await waitUntil(
+    `binding to ${target} (if its probe refused the device, the kernel log says why)`,
+    bdf,
+    () => currentDriver(bdf) === target,
+  );
   await waitUntil(
     `/dev/vfio/${group} appearing`,
     bdf,
@@ -97,7 +116,7 @@ export async function bindToVfio(bdf: string, opts: BindOptions): Promise<Bound>
       { ...viability },
     );
   }
-  return { bdf, group, ...(driver ? { previousDriver: driver } : {}), changed: true };
+  return { bdf, group, vfioDriver: target, ...(driver ? { previousDriver: driver } : {}), changed: true };
 }
 
 /**
@@ -121,12 +140,13 @@ export async function restoreDriver(bdf: string, opts: Gated): Promise<string | 
 }
 
 /**
- * Creates `numVfs` VFs on a PF and binds them all to vfio-pci; returns their
+ * Creates `numVfs` VFs on a PF and binds them all to vfio-pci (or
+ * `opts.vfioDriver`: variant drivers such as mlx5_vfio_pci drive VFs); returns their
  * BDFs. Driver autoprobe is switched off first so no host VF driver grabs
  * them; with the PF itself on vfio-pci, vfio-pci's enable_sriov is turned on
  * (the kernel then requires the PF's VF token to open a VF).
  */
-export async function enableSriov(pfBdf: string, numVfs: number, opts: Gated): Promise<string[]> {
+export async function enableSriov(pfBdf: string, numVfs: number, opts: BindOptions): Promise<string[]> {
   opts.permit.allow(`create ${numVfs} SR-IOV VFs on ${pfBdf}`);
   const state = sriovState(pfBdf);
   if (!state) throw new DeviceError(pfBdf, 'not an SR-IOV physical function (no sriov_totalvfs)');

@@ -8,8 +8,9 @@ import type { IommuMode } from '../../contract/devices.js';
 import { addressSpace, uuidBytes, type AddressSpace } from './iommu.js';
 import { SysError } from '../../sys/errors.js';
 import { close, ioctl } from '../../sys/libc.js';
-import { Region, regionInfo } from './region.js';
-import { VFIO_PCI, currentDriver, iommuGroupOf, physfnOf } from '../../sys/sysfs.js';
+import { untilReady, type ReadyOptions } from './ready.js';
+import { mappableAreas, Region, regionInfo } from './region.js';
+import { currentDriver, iommuGroupOf, isVfioDriver, physfnOf } from '../../sys/sysfs.js';
 import { PCI, STRUCTS, VFIO } from '../../sys/uapi.js';
 
 export interface OpenOptions {
@@ -119,16 +120,45 @@ export class VfioDevice {
     this.config.write16(PCI.PCI_COMMAND, on ? cmd | bits : cmd & ~bits);
   }
 
-  /** VFIO_DEVICE_RESET (FLR, PM or bus reset, as the kernel can), retried while the kernel says EAGAIN. */
+  /**
+   * VFIO_DEVICE_RESET (FLR, PM or bus reset, as the kernel can), retried
+   * while the kernel says EAGAIN; resolves once the device answers again.
+   */
   async reset(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         ioctl(this.fd, 'VFIO_DEVICE_RESET', undefined, { bdf: this.bdf });
-        return;
+        break;
       } catch (e) {
         if (!(e instanceof SysError && e.code === 'EAGAIN') || attempt >= RESET_RETRIES) throw e;
         await sleep(10);
       }
+    }
+    await this.waitReady();
+  }
+
+  /**
+   * Resolves when the device answers through its fd (never through an mmap,
+   * where "not yet" is a SIGBUS): config space reads a vendor id, and the
+   * first bytes of `bars` (BAR0 by default: registers on every lustress
+   * driver, side-effect free at its start) read without the VFIO driver
+   * refusing. See ready.ts for what is retried.
+   */
+  async waitReady(bars: readonly number[] = [0], options: ReadyOptions = {}): Promise<void> {
+    await untilReady(
+      this.bdf,
+      'config space',
+      () => {
+        const vendor = this.config.readBytes(PCI.PCI_VENDOR_ID, 2).readUInt16LE(0);
+        return vendor === 0xffff ? { notYet: 'the vendor id reads 0xffff' } : vendor;
+      },
+      options,
+    );
+    for (const n of bars) {
+      const bar = this.bar(n);
+      if (!bar.info.readable || bar.info.size < 4) continue;
+      const at = mappableAreas(bar.info)[0]?.offset ?? 0;
+      await untilReady(this.bdf, `BAR ${n} +0x${at.toString(16)}`, () => bar.readBytes(at, 4), options);
     }
   }
 
@@ -269,15 +299,15 @@ export class VfioDevice {
 }
 
 /**
- * Opens a PCI function bound to vfio-pci in the given IOMMU mode. Devices
+ * Opens a PCI function bound to vfio-pci or a variant driver in the given IOMMU mode. Devices
  * opened in the same mode share one container or iommufd (and one IOVA
  * space); devices of one IOMMU group share the group.
  */
 export function openVfioDevice(opts: OpenOptions): VfioDevice {
   const { bdf, iommu, vfToken } = opts;
   const driver = currentDriver(bdf);
-  if (driver !== VFIO_PCI)
-    throw new Error(`${bdf} is bound to ${driver ?? 'no driver'}, not vfio-pci: bind it first (bindToVfio)`);
+  if (!isVfioDriver(driver))
+    throw new Error(`${bdf} is bound to ${driver ?? 'no driver'}, not a VFIO driver: bind it first (bindToVfio)`);
   const group = iommuGroupOf(bdf);
   const space = addressSpace(iommu);
   let fd: number;
@@ -285,12 +315,12 @@ export function openVfioDevice(opts: OpenOptions): VfioDevice {
     fd = space.attach(bdf, group, vfToken);
   } catch (e) {
     const pf = physfnOf(bdf);
-    if (e instanceof SysError && pf && currentDriver(pf) === VFIO_PCI) {
+    if (e instanceof SysError && pf && isVfioDriver(currentDriver(pf))) {
       throw new SysError(
         e.call,
         e.errno,
         bdf,
-        `${bdf} is a VF of ${pf}, which vfio-pci owns: the kernel requires the PF's VF token${vfToken ? ', and this one does not match' : ''}`,
+        `${bdf} is a VF of ${pf}, which a VFIO driver owns: the kernel requires the PF's VF token${vfToken ? ', and this one does not match' : ''}`,
       );
     }
     throw e;

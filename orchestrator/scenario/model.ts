@@ -53,6 +53,7 @@ export function toScenario(file: string, data: any): Scenario {
     ...(d.vf !== undefined ? { vf: d.vf } : {}),
     // Validated: either given, or an id some driver claims.
     driver: d.driver ?? driverClaiming(d.id)!,
+    vfioDriver: d['vfio-driver'],
     iommu: d.iommu,
     ...(d.target ? { target: d.target } : {}),
     force: d.force,

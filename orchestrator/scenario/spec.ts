@@ -78,6 +78,8 @@ export interface DeviceSpec {
   index: number;
   vf?: number;
   driver: DriverName;
+  /** vfio-pci, or the variant driver bound through driver_override. */
+  vfioDriver: string;
   iommu: IommuMode;
   target?: string;
   force: boolean;

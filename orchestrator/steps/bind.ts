@@ -1,4 +1,4 @@
-// bind: the device to vfio-pci, opened in its iommu mode, its driver initialised.
+// bind: the device to vfio-pci (or its variant driver), opened in its iommu mode, its driver initialised.
 
 import type { DeviceParam } from '../../contract/agent.js';
 import type { DeviceSpec, TargetSpec } from '../scenario/spec.js';
@@ -16,6 +16,7 @@ function deviceParam(d: DeviceSpec, target: TargetSpec): DeviceParam {
     ...(d.id ? { id: d.id, index: d.index } : {}),
     ...(d.vf !== undefined ? { vf: d.vf } : {}),
     driver: d.driver,
+    vfioDriver: d.vfioDriver,
     iommu: d.iommu,
     force: d.force,
     ...(scratch ? { scratch } : {}),

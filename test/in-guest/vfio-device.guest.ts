@@ -151,6 +151,15 @@ function deviceCases(mode: IommuMode, bdf: string, id: string) {
       t.pass('VFIO_DEVICE_RESET succeeded');
       if (name === 'igb') t.equal(d.bar(0).read32(0x2800), 0, 'the reset cleared it');
       t.equal(d.vendorId, parseInt(id.split(':')[0]!, 16), 'config space answers after the reset');
+      // Readiness: a refusal that is not "not yet" is reported at once, with the BDF and errno.
+      d.setCommandBits(PCI.PCI_COMMAND_MEMORY, false);
+      const started = Date.now();
+      const refused = await d.waitReady().catch((e: unknown) => e);
+      t.match(refused, { code: 'EIO', bdf }, 'memory decoding off: vfio-pci refuses the BAR read with EIO');
+      t.ok(Date.now() - started < 1000, 'and that is reported at once, not retried until the deadline');
+      d.setCommandBits(PCI.PCI_COMMAND_MEMORY, true);
+      await d.waitReady();
+      t.pass('memory decoding on again: the device is ready');
     }),
   );
 

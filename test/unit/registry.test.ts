@@ -8,6 +8,7 @@ import t from 'tap';
 import { DRIVER_CATALOG, DRIVER_NAMES, FROM_DOCUMENTATION, IOMMU_MODES, QEMU_MODELS } from '../../contract/devices.js';
 import { DRIVERS } from '../../drivers/registry.js';
 import { PROJECT_DIR } from '../../orchestrator/project.js';
+import { VFIO_DRIVER_RE } from '../../sys/sysfs.js';
 import { checkScenarioText } from '../../orchestrator/scenario/load.js';
 import { scenarioSchema } from '../../orchestrator/scenario/schema.js';
 import { STEP_KINDS, STEPS, type StepKind } from '../../orchestrator/steps/index.js';
@@ -25,6 +26,7 @@ t.test('drivers, IOMMU modes and emulated models are the schema enums', async (t
   t.same([...DRIVER_NAMES], schema.definitions.device.properties.driver.enum);
   t.same([...IOMMU_MODES], schema.definitions.device.properties.iommu.enum);
   t.same(Object.keys(QEMU_MODELS), schema.definitions.qemuDevice.properties.model.enum);
+  t.equal(schema.definitions.device.properties['vfio-driver'].pattern, VFIO_DRIVER_RE.source, 'VFIO driver names');
 });
 
 t.test('every driver folder is registered, and one written from documentation says so first', async (t) => {

@@ -539,6 +539,17 @@ const RULES: Record<string, Rule> = {
       ),
     ],
   },
+  'devices.*.vfio-driver': {
+    good: device('id: "10de:2330"', 'vfio-driver: nvgrace_gpu_vfio_pci'),
+    bad: [
+      bad(
+        device('id: "8086:10c9"', 'vfio-driver: igb'),
+        '5:18',
+        'devices.nic.vfio-driver',
+        'a VFIO driver is vfio-pci or a variant named <name>_vfio_pci',
+      ),
+    ],
+  },
   'devices.*.scratch': {
     good: device('id: "1b36:0010"', 'scratch: { namespace: 1 }'),
     bad: [

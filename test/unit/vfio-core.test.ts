@@ -17,6 +17,8 @@ import {
   restoreDriver,
   type RegionInfo,
 } from '../../drivers/vfio/index.js';
+import { DeviceError } from '../../drivers/vfio/errors.js';
+import { untilReady } from '../../drivers/vfio/ready.js';
 import { SysError } from '../../sys/errors.js';
 import { open, O_RDWR } from '../../sys/libc.js';
 import { Struct } from '../../sys/struct.js';
@@ -113,6 +115,8 @@ t.test('BAR mapping geometry', async (t) => {
   t.equal(barAlignment(128 * 1024), 4096, 'a 128 KiB BAR: 4 KiB');
   t.equal(barAlignment(16 * 2 ** 20), 2 ** 21, 'a 16 MiB BAR: 2 MiB');
   t.equal(barAlignment(64 * 2 ** 30), 2 ** 30, 'a 64 GiB BAR: 1 GiB');
+  t.equal(barAlignment(3 * 2 ** 29 + 4096), 2 ** 30, 'a size that is not a power of two: the largest page it fills');
+  t.equal(barAlignment(2 ** 21 - 4096), 4096, 'just under 2 MiB: 4 KiB pages');
   const region = { size: 2 ** 30, sparseAreas: [{ offset: 0, size: 3 * 2 ** 28 }] } as RegionInfo;
   t.same(
     mappableAreas(region),
@@ -172,4 +176,63 @@ t.test('every sysfs writer refuses on a machine not marked disposable', async (t
   await refused('restoreDriver', restoreDriver('0000:ff:1f.7', { permit: permitFor(false) }));
   await refused('enableSriov', enableSriov('0000:ff:1f.7', 1, { permit: permitFor(false) }));
   await refused('disableSriov', disableSriov('0000:ff:1f.7', { permit: permitFor(false) }));
+});
+
+t.test(
+  'an access the VFIO driver refuses while the device initialises is retried; any other refusal is not',
+  async (t) => {
+    const EAGAIN = 11;
+    const EIO = 5;
+    let calls = 0;
+    const answers: (() => number | { notYet: string })[] = [
+      () => {
+        throw new SysError('pread', EAGAIN, '0000:01:00.0');
+      },
+      () => ({ notYet: 'the vendor id reads 0xffff' }),
+      () => {
+        throw new SysError('pread', 62 /* ETIME */, '0000:01:00.0');
+      },
+      () => 0x10de,
+    ];
+    const got = await untilReady('0000:01:00.0', 'config space', () => answers[calls++]!(), { intervalMs: 1 });
+    t.equal(got, 0x10de, 'the value of the first access that worked');
+    t.equal(calls, 4, 'EAGAIN, all ones and ETIME were each retried');
+    t.equal(new SysError('pread', EAGAIN).code, 'EAGAIN', 'errno 11 is named EAGAIN, not EWOULDBLOCK');
+
+    calls = 0;
+    const eio = await untilReady('0000:01:00.0', 'BAR 0 +0x0', () => {
+      calls++;
+      throw new SysError('pread', EIO, '0000:01:00.0');
+    }).catch((e: unknown) => e);
+    t.type(eio, SysError);
+    t.equal((eio as SysError).code, 'EIO', 'EIO (memory decoding off) is reported as it is');
+    t.equal(calls, 1, 'and at once');
+
+    const started = Date.now();
+    const late = await untilReady(
+      '0000:01:00.0',
+      'BAR 2 +0x0',
+      () => {
+        throw new SysError('pread', EAGAIN, '0000:01:00.0');
+      },
+      { timeoutMs: 60, intervalMs: 5 },
+    ).catch((e: unknown) => e);
+    t.type(late, DeviceError);
+    t.match(
+      (late as DeviceError).message,
+      /^0000:01:00\.0: BAR 2 \+0x0 not ready after \d+ ms and \d+ tries: .*EAGAIN/,
+    );
+    t.match((late as DeviceError).data, {
+      bdf: '0000:01:00.0',
+      what: 'BAR 2 +0x0',
+      errno: (late as DeviceError).data.errno,
+    });
+    t.ok(Date.now() - started >= 60, 'it waited out the deadline');
+  },
+);
+
+t.test('only vfio-pci and <name>_vfio_pci variants are bound, checked before anything is touched', async (t) => {
+  const e = await bindToVfio('0000:ff:1f.7', { permit: permitFor(true), vfioDriver: 'igb' }).catch((x: unknown) => x);
+  t.type(e, DeviceError);
+  t.match((e as Error).message, /"igb" is not a VFIO driver: vfio-pci or a variant named <name>_vfio_pci/);
 });
