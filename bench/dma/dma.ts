@@ -1,6 +1,7 @@
-// bench dma: igb memcpy throughput and sendMsi -> eventfd latency of our
-// TypeScript driver in a QEMU guest, as ratios to the kernel's own C igb
-// driver doing the same work on the same device in the same guest (its
+// bench dma: memcpy throughput and sendMsi -> eventfd latency of our
+// TypeScript igb and nvme drivers in a QEMU guest, as ratios to the kernel's
+// own C igb driver doing the same work on igb in the same guest (the kernel
+// has no NVMe driver of this kind to compare with; its
 // selftest library, linked into bench/dma/reference.c: vfio_pci_driver_test
 // times nothing, and its storm is one batch inside seconds of fixture set-up
 // that mapping 1 GiB costs under TCG). vfio_pci_driver_test itself runs there
@@ -14,7 +15,7 @@ import { createLogger } from '../../orchestrator/log.js';
 import { defaultTarget } from '../../orchestrator/scenario/spec.js';
 import { QemuTarget } from '../../orchestrator/targets/qemu/qemu.js';
 import type { BenchResult } from '../result.js';
-import type { DmaFigures } from './guest.js';
+import { MEASURED, type DmaFigures, type Timings } from './figures.js';
 import { buildSelftests } from './selftests.js';
 
 const GUEST_SCRIPT = fileURLToPath(new URL('./guest.js', import.meta.url));
@@ -42,7 +43,8 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
   const { kernel = 'live-update', mode = 'iommufd', rounds = 15, storms = 5, msis = 50, log = () => {} } = opts;
   const selftests = await buildSelftests(log);
   const runDir = mkdtempSync(join(tmpdir(), 'lustress-bench-dma-'));
-  const spec = { ...defaultTarget([]), kernel, devices: [{ model: 'igb' as const, count: 1, vfs: 0 }] };
+  const devices = MEASURED.map((model) => ({ model, count: 1, vfs: 0 }));
+  const spec = { ...defaultTarget([]), kernel, devices };
   const target = new QemuTarget({ spec, runDir, log: createLogger({ level: 'silent' }), hardTimeoutMs: 1_800_000 });
   let figures: DmaFigures;
   try {
@@ -64,36 +66,60 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
   } finally {
     await target.stop();
   }
-  const size = figures.rounds[0]!.ours.size;
-  const count = figures.rounds[0]!.ours.count;
   // Per round and side: the median of the measured half; the figure is the median over rounds, the ratio the median of
-  // the rounds' ratios.
-  const perRound = figures.rounds.map(({ ours, reference }) => ({
-    oursGbps: (size * count) / median(ours.stormUs.slice(storms)) / 1e3, // bytes per µs / 1e3 = GB/s
-    refGbps: (size * count) / median(reference.stormUs.slice(storms)) / 1e3,
-    oursMsi: median(ours.msiUs.slice(msis)),
-    refMsi: median(reference.msiUs.slice(msis)),
-  }));
-  const pick = (f: (r: (typeof perRound)[number]) => number) => median(perRound.map(f));
-  const spread = (f: (r: (typeof perRound)[number]) => number) =>
-    `${Math.min(...perRound.map(f)).toFixed(2)}..${Math.max(...perRound.map(f)).toFixed(2)}`;
-  const setting = `${kernel} kernel, ${mode}, igb ${figures.bdf}; vfio_pci_driver_test -v ${figures.selftest.variant} there: exit ${figures.selftest.fullRun.exitCode} in ${(figures.selftest.fullRun.ms / 1000).toFixed(1)} s`;
+  // the rounds' ratios (so a guest that slows down during the run hits both sides of a ratio alike).
+  const gbps = (t: Timings) => (t.size * t.count) / median(t.stormUs.slice(storms)) / 1e3; // bytes per µs / 1e3 = GB/s
+  const msiUs = (t: Timings) => median(t.msiUs.slice(msis));
+  const compare = (
+    name: string,
+    unit: string,
+    ours: (r: DmaFigures['rounds'][number]) => number,
+    ref: (r: DmaFigures['rounds'][number]) => number,
+    note: string,
+  ): BenchResult => {
+    const ratios = figures.rounds.map((r) => ours(r) / ref(r));
+    return {
+      name,
+      value: median(figures.rounds.map(ours)),
+      unit,
+      reference: median(figures.rounds.map(ref)),
+      ratio: median(ratios),
+      note: `${note}; ratio per round ${Math.min(...ratios).toFixed(2)}..${Math.max(...ratios).toFixed(2)}`,
+    };
+  };
+  const batch = (t: Timings) => `${t.count} x ${t.size} B`;
+  const first = figures.rounds[0]!;
+  const setting = `${kernel} kernel, ${mode}, igb ${figures.bdfs.igb}, nvme ${figures.bdfs.nvme}; vfio_pci_driver_test -v ${figures.selftest.variant} there: exit ${figures.selftest.fullRun.exitCode} in ${(figures.selftest.fullRun.ms / 1000).toFixed(1)} s`;
+  const storming = `${rounds} rounds of ${storms} storms (after ${storms} unmeasured) per side, memcpyStart to memcpyWait`;
+  const reference = `reference: the kernel's C igb driver (its selftest library, bench/dma/reference.c) doing ${batch(first.reference)} storms on igb in the same guest, alternating with ours`;
   return [
-    {
-      name: 'dma igb memcpy throughput',
-      value: pick((r) => r.oursGbps),
-      unit: 'GB/s',
-      reference: pick((r) => r.refGbps),
-      ratio: pick((r) => r.oursGbps / r.refGbps),
-      note: `${rounds} rounds of ${storms} storms of ${count} x ${size} B (after ${storms} unmeasured) per side, memcpyStart to memcpyWait; reference: the kernel's C igb driver (its selftest library, bench/dma/reference.c) doing the same in the same guest, alternating with ours; ratio per round ${spread((r) => r.oursGbps / r.refGbps)}; ${setting}`,
-    },
-    {
-      name: 'dma igb sendMsi to eventfd latency',
-      value: pick((r) => r.oursMsi),
-      unit: 'us',
-      reference: pick((r) => r.refMsi),
-      ratio: pick((r) => r.oursMsi / r.refMsi),
-      note: `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: sendMsi (a koffi store to EICS through the BAR mmap) until msiCount returns the count; reference: the C driver's send_msi until a blocking read of the eventfd returns; lower is better; ratio per round ${spread((r) => r.oursMsi / r.refMsi)}`,
-    },
+    compare(
+      'dma igb memcpy throughput',
+      'GB/s',
+      (r) => gbps(r.igb),
+      (r) => gbps(r.reference),
+      `${storming} of ${batch(first.igb)}; ${reference}; ${setting}`,
+    ),
+    compare(
+      'dma igb sendMsi to eventfd latency',
+      'us',
+      (r) => msiUs(r.igb),
+      (r) => msiUs(r.reference),
+      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: sendMsi (a koffi store to EICS through the BAR mmap) until msiCount returns the count; reference: the C driver's send_msi until a blocking read of the eventfd returns; lower is better`,
+    ),
+    compare(
+      'dma nvme memcpy throughput',
+      'GB/s',
+      (r) => gbps(r.nvme),
+      (r) => gbps(r.reference),
+      `${storming} of ${batch(first.nvme)}, each a Write to a scratch slot then a Read back through QEMU's NVMe emulation; ${reference}`,
+    ),
+    compare(
+      'dma nvme sendMsi to eventfd latency',
+      'us',
+      (r) => msiUs(r.nvme),
+      (r) => msiUs(r.reference),
+      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: a Flush on the I/O queue whose completions interrupt, until msiCount returns the count; reference: the C igb driver's send_msi; lower is better`,
+    ),
   ];
 }

@@ -1,31 +1,21 @@
 // bench/dma inside the guest: the same work done by our igb driver and by
-// the kernel's C one, on the same device, in alternating rounds (so a
-// change in the guest's speed during the run hits both alike).
+// the kernel's C one, on the same device, and by our nvme driver beside
+// them, in alternating rounds (so a change in the guest's speed during the
+// run hits all alike).
 //   node guest.js <iommu mode> <rounds> <storms> <msis> <vfio_pci_driver_test> <reference>
 // Prints one JSON object (see DmaFigures) on stdout.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { machineIsDisposable, permitFor } from '../../agents/safety.js';
 import { driverByName } from '../../drivers/registry.js';
+import type { DriverConfig } from '../../drivers/ops.js';
 import { DmaBuffer, bindToVfio, openVfioDevice, restoreDriver } from '../../drivers/vfio/index.js';
 import { findPciFunctions } from '../../sys/sysfs.js';
-import { type IommuMode } from '../../contract/devices.js';
+import { QEMU_MODELS, type IommuMode } from '../../contract/devices.js';
+import { MEASURED, type DmaFigures, type Measured, type Timings } from './figures.js';
 
-export interface Timings {
-  size: number;
-  count: number;
-  stormUs: number[];
-  msiUs: number[];
-}
-
-export interface DmaFigures {
-  bdf: string;
-  mode: string;
-  /** One entry per round: ours, then the C reference, each storms and MSIs in a fresh device open. */
-  rounds: { ours: Timings; reference: Timings }[];
-  /** vfio_pci_driver_test itself, one variant, all its cases. */
-  selftest: { variant: string; fullRun: { exitCode: number | null; ms: number; summary: string } };
-}
+/** The nvme device's namespace is the bench guest's own image, all of it scratch. */
+const CONFIG: Record<Measured, DriverConfig> = { igb: {}, nvme: { scratch: { namespace: 1, firstLba: 0 } } };
 
 /** The selftests' name for each of our IOMMU modes. */
 const SELFTEST_VARIANT: Record<IommuMode, string> = {
@@ -35,12 +25,13 @@ const SELFTEST_VARIANT: Record<IommuMode, string> = {
   iommufd: 'iommufd',
 };
 
-async function ours(bdf: string, mode: IommuMode, storms: number, msis: number): Promise<Timings> {
+/** Storms of the driver's largest batch of its largest copies, then MSIs one at a time. */
+async function ours(name: Measured, bdf: string, mode: IommuMode, storms: number, msis: number): Promise<Timings> {
   const device = openVfioDevice({ bdf, iommu: mode });
-  const driver = driverByName('igb');
+  const driver = driverByName(name);
   const buffer = DmaBuffer.create(2 * 2 ** 20, { name: 'bench-dma' });
   try {
-    await driver.init(device);
+    await driver.init(device, device, CONFIG[name]);
     const iova = device.mapDma(buffer);
     const size = driver.maxMemcpySize;
     const count = driver.maxMemcpyCount;
@@ -83,22 +74,31 @@ async function main(): Promise<void> {
     string,
     string,
   ];
-  const bdf = findPciFunctions({ id: '8086:10c9', index: 0 })[0]?.bdf;
-  if (!bdf) throw new Error('no igb (8086:10c9) in this guest');
+  const bdfs = Object.fromEntries(
+    MEASURED.map((name) => {
+      const { id } = QEMU_MODELS[name];
+      const bdf = findPciFunctions({ id, index: 0 })[0]?.bdf;
+      if (!bdf) throw new Error(`no ${name} (${id}) in this guest`);
+      return [name, bdf];
+    }),
+  ) as Record<Measured, string>;
   const permit = permitFor(machineIsDisposable(false));
-  await bindToVfio(bdf, { permit });
+  for (const bdf of Object.values(bdfs)) await bindToVfio(bdf, { permit });
   try {
     const variant = SELFTEST_VARIANT[mode];
     const measured: DmaFigures['rounds'] = [];
     for (let r = 0; r < Number(rounds); r++) {
       measured.push({
-        ours: await ours(bdf, mode, Number(storms), Number(msis)),
-        reference: JSON.parse(execFileSync(reference, [bdf, variant, storms, msis], { encoding: 'utf8' })) as Timings,
+        igb: await ours('igb', bdfs.igb, mode, Number(storms), Number(msis)),
+        nvme: await ours('nvme', bdfs.nvme, mode, Number(storms), Number(msis)),
+        reference: JSON.parse(
+          execFileSync(reference, [bdfs.igb, variant, storms, msis], { encoding: 'utf8' }),
+        ) as Timings,
       });
     }
-    const full = timedRun(driverTest, ['-v', variant, bdf]);
+    const full = timedRun(driverTest, ['-v', variant, bdfs.igb]);
     const figures: DmaFigures = {
-      bdf,
+      bdfs,
       mode,
       rounds: measured,
       selftest: {
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(figures)}\n`);
   } finally {
-    await restoreDriver(bdf, { permit });
+    for (const bdf of Object.values(bdfs)) await restoreDriver(bdf, { permit });
   }
 }
 
