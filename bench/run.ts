@@ -21,7 +21,7 @@ export const BENCHMARKS: Record<string, { about: string; run: () => Promise<Benc
     run: () => soakBench((m) => process.stderr.write(`${m}\n`)),
   },
   dma: {
-    about: 'igb memcpy throughput and MSI latency, against the kernel C driver',
+    about: 'igb and nvme memcpy throughput and MSI latency, against the kernel C igb driver',
     run: () => dmaBench({ log: (m) => process.stderr.write(`${m}\n`) }),
   },
 };
