@@ -12,7 +12,7 @@ import { execCommand } from './exec.js';
 import { bootId, gatherHello } from './facts.js';
 import type { Logger } from './log.js';
 import { luoMethods } from './luo.js';
-import { memoryMethods } from './memory.js';
+import { fill, memoryMethods } from './memory.js';
 import { exec as kexecExec, load as kexecLoad } from './reboot.js';
 import { permitFor } from './safety.js';
 import { AgentState } from './state.js';
@@ -60,13 +60,24 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       ...luoMethods(state, permit),
       'kexec-load': (p) => kexecLoad(p, permit),
       // Nothing is let go first: devices may still be doing DMA, and LUO needs the session fds open.
-      'kexec-exec': () =>
-        kexecExec(
+      'kexec-exec': (p) => {
+        // Refused now, while the answer can still say so: the rewrite itself runs after the answer.
+        for (const b of p.rewrite) state.existing(b.name);
+        permit.allow('kexec');
+        // The uAPI: a preserved device's interrupts are off before the kexec (its DMA may go on).
+        const interruptsOff = [...state.preservedDevices];
+        for (const name of interruptsOff) state.devices.get(name)?.disableInterrupts();
+        return kexecExec(
           permit,
           dmaInFlight(state),
-          () => log.info('executing the loaded kernel'),
+          interruptsOff,
+          () => {
+            const written = fill(state, { buffers: p.rewrite });
+            log.info({ rewritten: p.rewrite.map((b) => b.name), ...written }, 'executing the loaded kernel');
+          },
           (failure) => peer.notify('kexec-failed', failure),
-        ),
+        );
+      },
       release: async () => {
         await state.release();
         return {};

@@ -1,13 +1,15 @@
 // What this kernel offers lustress, found by trying — never read off a
 // version number: which IOMMU modes open, whether VFIO device cdevs and KHO
-// exist, and which kinds of file LUO agrees to preserve.
+// exist, and which kinds of file LUO agrees to preserve (each LUO file
+// handler tried with a file of its kind, where the agent can make one).
 
 import { existsSync, readdirSync } from 'node:fs';
 import type { Capabilities } from '../contract/facts.js';
 import { DmaBuffer } from '../drivers/vfio/dma-buffer.js';
 import { availableIommuModes } from '../drivers/vfio/iommu.js';
 import { SysError } from '../sys/errors.js';
-import { close, open, O_RDWR } from '../sys/libc.js';
+import { close, ioctl, open, O_RDWR } from '../sys/libc.js';
+import { STRUCTS } from '../sys/uapi.js';
 import { probePreservable } from './luo.js';
 import type { AgentState } from './state.js';
 
@@ -30,13 +32,33 @@ function luoProbe(state: AgentState): Record<string, string> {
     const fd = open('/dev/iommu', O_RDWR);
     return { fd, close: () => close(fd) };
   });
+  // KVM's files, where this machine has KVM (a lustress guest under TCG has none): a VM, and its guest_memfd.
+  let vm: number | undefined;
+  tryMake('kvm-vm', () => {
+    const kvm = open('/dev/kvm', O_RDWR);
+    try {
+      vm = ioctl(kvm, 'KVM_CREATE_VM', 0);
+    } finally {
+      close(kvm);
+    }
+    const fd = vm;
+    return { fd, close: () => close(fd) };
+  });
+  tryMake('guest-memfd', () => {
+    if (vm === undefined) throw new Error('no KVM VM to make one in');
+    const G = STRUCTS.kvm_create_guest_memfd;
+    const fd = ioctl(vm, 'KVM_CREATE_GUEST_MEMFD', G.alloc({ size: 2n ** 21n, flags: 0n }));
+    return { fd, close: () => close(fd) };
+  });
   try {
     Object.assign(verdicts, probePreservable(state, candidates));
   } finally {
     for (const c of candidates) c.close();
   }
   verdicts['vfio-device'] = 'not tried at hello (no device is open yet): the preserve step tries it';
-  return verdicts;
+  // In the order tried, whether a file could be made or not.
+  const order = ['memfd', 'memfd-hugetlb', 'iommufd', 'kvm-vm', 'guest-memfd', 'vfio-device'];
+  return Object.fromEntries(order.filter((k) => verdicts[k] !== undefined).map((k) => [k, verdicts[k]!]));
 }
 
 export function probeCapabilities(state: AgentState): Capabilities {

@@ -3,7 +3,15 @@
 // of an iteration the device goes back to the driver it had.
 
 import { randomUUID } from 'node:crypto';
-import type { AgentMethods, DeviceParam, DmaInFlight } from '../contract/agent.js';
+import { readlinkSync } from 'node:fs';
+import type {
+  AgentMethods,
+  BindResult,
+  DeviceParam,
+  DeviceRetrieval,
+  DmaInFlight,
+  PreservedDevice,
+} from '../contract/agent.js';
 import { ERR, RpcError, type Handlers } from '../contract/rpc.js';
 import type { Driver } from '../drivers/ops.js';
 import { driverByName } from '../drivers/registry.js';
@@ -15,8 +23,9 @@ import {
   restoreDriver,
   type VfioDevice,
 } from '../drivers/vfio/index.js';
-import type { Permit } from '../sys/errors.js';
-import { findPciFunctions, sriovState, VFIO_PCI } from '../sys/sysfs.js';
+import { SysError, type Permit } from '../sys/errors.js';
+import { currentDriver, findPciFunctions, iommuGroupOf, sriovState, VFIO_PCI } from '../sys/sysfs.js';
+import { PCI } from '../sys/uapi.js';
 import { DmaStream } from './dma-stream.js';
 import { BadRequest } from './errors.js';
 import type { AgentState, DeviceHandle, PreservableFd } from './state.js';
@@ -54,6 +63,14 @@ class BoundDevice implements DeviceHandle {
 
   preservableFds(): PreservableFd[] {
     return [{ kind: 'vfio-device', fd: this.vfio.fd }];
+  }
+
+  get bdf(): string {
+    return this.vfio.bdf;
+  }
+
+  disableInterrupts(): void {
+    this.vfio.disableIrqs();
   }
 
   /** Stops the DMA (the driver resets the device), unmaps, closes, and gives the function back to its driver. */
@@ -126,20 +143,12 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
     const bound = await toVfio(bdf, d.vfioDriver ?? VFIO_PCI);
     const vfio = openVfioDevice({ bdf, iommu: d.iommu, ...(vfToken ? { vfToken } : {}) });
     undo.push(() => vfio.close());
-    const driver = driverByName(d.driver);
-    await driver.init(vfio, undefined, d.scratch ? { scratch: d.scratch } : {});
+    const driver = await startDriver(vfio, d);
     state.devices.set(d.name, new BoundDevice(vfio, driver, permit, pf));
     return {
+      ...bindResult(bound, driver, d),
       bdf,
       ...(pf ? { pf: pf.bdf, sriov: sriovState(pf.bdf) } : {}),
-      group: bound.group,
-      ...(bound.previousDriver ? { previousDriver: bound.previousDriver } : {}),
-      vfioDriver: bound.vfioDriver,
-      driver: driver.name,
-      iommu: d.iommu,
-      maxMemcpySize: driver.maxMemcpySize,
-      maxMemcpyCount: driver.maxMemcpyCount,
-      ...(driver.msiVector !== undefined ? { msiVector: driver.msiVector } : {}),
     };
   } catch (e) {
     // Best effort, last change first: a failed bind leaves the device as it found it.
@@ -151,16 +160,100 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
   }
 }
 
+/** Maps each buffer once per boot; pinned ones (p.iova) exactly where asked, one after another. */
+/** The device's lustress driver, initialised (nvme with the scratch range the scenario names). */
+async function startDriver(vfio: VfioDevice, d: DeviceParam): Promise<Driver> {
+  const driver = driverByName(d.driver);
+  await driver.init(vfio, undefined, d.scratch ? { scratch: d.scratch } : {});
+  return driver;
+}
+
+/** What bind (and a retrieve that binds a device again) reports of the binding and the driver. */
+function bindResult(
+  bound: { bdf: string; group: number; previousDriver?: string | undefined; vfioDriver: string },
+  driver: Driver,
+  d: DeviceParam,
+): BindResult {
+  return {
+    bdf: bound.bdf,
+    group: bound.group,
+    ...(bound.previousDriver ? { previousDriver: bound.previousDriver } : {}),
+    vfioDriver: bound.vfioDriver,
+    driver: driver.name,
+    iommu: d.iommu,
+    maxMemcpySize: driver.maxMemcpySize,
+    maxMemcpyCount: driver.maxMemcpyCount,
+    ...(driver.msiVector !== undefined ? { msiVector: driver.msiVector } : {}),
+  };
+}
+
+/**
+ * Takes back a device a live update preserved: the VFIO device built from the fd RETRIEVE_FD returned (not from its
+ * path), bound to this boot's iommufd and IOAS, its buffers mapped again at the IOVAs they had, its driver started.
+ * `rules` are what the kernel answered before (luo.ts checks them in the series' order).
+ */
+export async function adoptRetrieved(
+  state: AgentState,
+  permit: Permit,
+  p: PreservedDevice,
+  fd: number,
+  rules: Pick<DeviceRetrieval, 'finishBefore' | 'cdevBefore'>,
+): Promise<DeviceRetrieval> {
+  const file = readlinkSync(`/proc/self/fd/${fd}`);
+  const vfio = openVfioDevice({ bdf: p.bdf, iommu: 'iommufd', fd });
+  const handle = new BoundDevice(vfio, driverByName(p.device.driver), permit);
+  try {
+    // Read before anything touches the device: what the new kernel left it as.
+    const busMaster = Boolean(vfio.config.read16(PCI.PCI_COMMAND) & PCI.PCI_COMMAND_MASTER);
+    const iovas: Record<string, string> = {};
+    for (const [buffer, iova] of Object.entries(p.iovas)) {
+      handle.iovas.set(buffer, vfio.mapDma(state.existing(buffer), BigInt(iova)));
+      iovas[buffer] = `0x${BigInt(iova).toString(16)}`;
+    }
+    await handle.driver.init(vfio, undefined, p.device.scratch ? { scratch: p.device.scratch } : {});
+    state.devices.set(p.device.name, handle);
+    const group = iommuGroupOf(p.bdf);
+    const vfioDriver = currentDriver(p.bdf) ?? 'none';
+    return {
+      device: p.device.name,
+      bdf: p.bdf,
+      ...rules,
+      file,
+      busMaster,
+      iovas,
+      bound: bindResult({ bdf: p.bdf, group, vfioDriver }, handle.driver, p.device),
+    };
+  } catch (e) {
+    for (const iova of handle.iovas.values()) vfio.unmapDma(iova);
+    vfio.close();
+    throw e;
+  }
+}
+
 function map(state: AgentState, p: Parameters<DeviceMethods['map']>[0]) {
   const d = device(state, p.device);
   const iovas: Record<string, string> = {};
+  let at = p.iova === undefined ? undefined : BigInt(p.iova);
   for (const b of p.buffers) {
+    const buffer = state.buffer(b);
     let iova = d.iovas.get(b.name);
+    if (iova !== undefined && at !== undefined && iova !== at)
+      throw new BadRequest(`buffer ${b.name} is already mapped at 0x${iova.toString(16)}, not 0x${at.toString(16)}`, {
+        device: p.device,
+      });
     if (iova === undefined) {
-      iova = d.vfio.mapDma(state.buffer(b));
+      try {
+        iova = d.vfio.mapDma(buffer, at);
+      } catch (e) {
+        if (at === undefined || e instanceof SysError) throw e;
+        throw new BadRequest(`${d.vfio.bdf}: cannot map buffer ${b.name}: ${(e as Error).message}`, {
+          device: p.device,
+        });
+      }
       d.iovas.set(b.name, iova);
     }
     iovas[b.name] = `0x${iova.toString(16)}`;
+    if (at !== undefined) at += BigInt(buffer.size);
   }
   return { iovas, mappedBytes: d.vfio.mappedBytes() };
 }

@@ -1,13 +1,17 @@
 // The LUO steps: preserve buffers (and devices, where the kernel can) in a
-// session before the exec; retrieve them after it; finish. A file kind the
-// kernel has no handler for makes the step a SKIP "not supported by this
-// kernel", never a pass.
+// session before the exec; retrieve them after it, checking each rule the
+// uAPI sets for a preserved device; finish. A file kind the kernel has no
+// handler for makes the step a SKIP "not supported by this kernel", never a
+// pass.
 
-import type { AgentMethods, AgentParams, AgentResult, Refusal } from '../contract/agent.js';
+import type { AgentMethods, AgentParams, AgentResult, DeviceRetrieval, Refusal } from '../contract/agent.js';
 import { ERR, RpcError, type Handlers } from '../contract/rpc.js';
 import { DmaBuffer } from '../drivers/vfio/dma-buffer.js';
 import { UNSUPPORTED_ERRNOS, type LuoSession } from '../kexec/luo.js';
 import { SysError, type Permit } from '../sys/errors.js';
+import { close, open, O_RDWR } from '../sys/libc.js';
+import { vfioCdevOf } from '../sys/sysfs.js';
+import { adoptRetrieved } from './devices.js';
 import type { AgentState } from './state.js';
 
 /** The LUO steps' methods over this boot's state. */
@@ -22,7 +26,7 @@ export function luoMethods(
     },
     retrieve: (p) => {
       permit.allow(`retrieve LUO session ${p.session}`);
-      return retrieve(state, p);
+      return retrieve(state, p, permit);
     },
     finish: (p) => {
       permit.allow(`finish LUO session ${p.session}`);
@@ -32,12 +36,18 @@ export function luoMethods(
 }
 
 /** Preserves one file; undefined when done, the refusal when the kernel has no handler for it. */
-function preserveOne(session: LuoSession, fd: number, token: bigint, what: string): Refusal | undefined {
+function preserveOne(
+  session: LuoSession,
+  fd: number,
+  token: bigint,
+  what: string,
+  handler: string,
+): Refusal | undefined {
   try {
     session.preserve(fd, token);
     return undefined;
   } catch (e) {
-    if (e instanceof SysError && UNSUPPORTED_ERRNOS.has(e.code)) return { what, errno: e.code };
+    if (e instanceof SysError && UNSUPPORTED_ERRNOS.has(e.code)) return { what, handler, errno: e.code };
     throw e;
   }
 }
@@ -51,23 +61,46 @@ function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'p
   const unsupported: Refusal[] = [];
   let token = 1n;
   for (const b of p.buffers) {
-    const refused = preserveOne(session, state.buffer(b).fd, token, `${b.backing} buffer ${b.name}`);
+    const handler = b.backing === 'hugetlb' ? 'memfd-hugetlb' : 'memfd';
+    const refused = preserveOne(session, state.buffer(b).fd, token, `${b.backing} buffer ${b.name}`, handler);
     if (refused) unsupported.push(refused);
     else tokens[b.name] = String(token);
     token++;
   }
+  const devices: AgentResult<'preserve'>['devices'] = {};
   for (const name of p.devices) {
     const device = state.devices.get(name);
     if (!device) throw new RpcError(ERR.failed, `device ${name} is not bound in this boot`);
     for (const f of device.preservableFds()) {
-      const refused = preserveOne(session, f.fd, token++, `${f.kind} fd of ${name}`);
+      const refused = preserveOne(session, f.fd, token, `${f.kind} fd of ${name}`, f.kind);
       if (refused) unsupported.push(refused);
+      else if (f.kind === 'vfio-device') {
+        const iovas = Object.fromEntries([...device.iovas].map(([b, iova]) => [b, String(iova)]));
+        devices[name] = { bdf: device.bdf, token: String(token), iovas };
+        state.preservedDevices.add(name);
+      }
+      token++;
     }
   }
-  return { tokens, unsupported };
+  return { tokens, devices, unsupported };
 }
 
-function retrieve(state: AgentState, p: AgentParams<'retrieve'>): AgentResult<'retrieve'> {
+/** An errno where the call was refused, `success` where it went through. */
+function refusal(call: () => void, success: string): string {
+  try {
+    call();
+    return success;
+  } catch (e) {
+    if (e instanceof SysError) return e.code;
+    throw e;
+  }
+}
+
+async function retrieve(
+  state: AgentState,
+  p: AgentParams<'retrieve'>,
+  permit: Permit,
+): Promise<AgentResult<'retrieve'>> {
   const session = state.withLiveUpdate((lu) => lu.retrieveSession(p.session));
   state.sessions.set(p.session, session);
   for (const b of p.buffers) {
@@ -75,7 +108,19 @@ function retrieve(state: AgentState, p: AgentParams<'retrieve'>): AgentResult<'r
     state.buffers.get(b.name)?.close();
     state.buffers.set(b.name, DmaBuffer.fromFd(fd, b.sizeBytes));
   }
-  return { buffers: p.buffers.map((b) => b.name) };
+  const devices: DeviceRetrieval[] = [];
+  if (p.devices.length) {
+    // The series' order: FINISH must be refused while a device is still in the session, and the device's cdev be
+    // busy until RETRIEVE_FD hands it back.
+    const finishBefore = refusal(() => session.finish(), 'accepted');
+    for (const d of p.devices) {
+      const cdev = vfioCdevOf(d.bdf);
+      const cdevBefore = cdev ? refusal(() => close(open(cdev, O_RDWR, { bdf: d.bdf })), 'opened') : 'no cdev';
+      const fd = session.retrieve(BigInt(d.token));
+      devices.push(await adoptRetrieved(state, permit, d, fd, { finishBefore, cdevBefore }));
+    }
+  }
+  return { buffers: p.buffers.map((b) => b.name), devices };
 }
 
 function finish(state: AgentState, p: AgentParams<'finish'>): AgentResult<'finish'> {
@@ -96,7 +141,7 @@ export function probePreservable(
   try {
     const verdicts: Record<string, string> = {};
     let token = 1n;
-    for (const c of candidates) verdicts[c.kind] = preserveOne(session, c.fd, token++, c.kind)?.errno ?? 'ok';
+    for (const c of candidates) verdicts[c.kind] = preserveOne(session, c.fd, token++, c.kind, c.kind)?.errno ?? 'ok';
     return verdicts;
   } finally {
     // Closing an outgoing session un-preserves what it holds.

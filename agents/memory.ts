@@ -4,7 +4,7 @@
 import type { AgentMethods, AgentParams, AgentResult, VerifyReport } from '../contract/agent.js';
 import type { Handlers } from '../contract/rpc.js';
 import { BadRequest } from './errors.js';
-import { fillPattern, verifyPattern } from './patterns.js';
+import { fillPattern, verifyCopy, verifyPattern } from './patterns.js';
 import type { AgentState } from './state.js';
 
 /** The memory steps' methods over this boot's state. */
@@ -16,7 +16,8 @@ export function memoryMethods(state: AgentState): Pick<Handlers<AgentMethods>, '
   };
 }
 
-function fill(state: AgentState, p: AgentParams<'fill'>): AgentResult<'fill'> {
+/** Writes each buffer's pattern (the fill step, and the rewrite of copies' sources at the exec). */
+export function fill(state: AgentState, p: AgentParams<'fill'>): AgentResult<'fill'> {
   let bytes = 0;
   let ms = 0;
   for (const b of p.buffers) {
@@ -30,7 +31,12 @@ function fill(state: AgentState, p: AgentParams<'fill'>): AgentResult<'fill'> {
 /** Reports, per buffer, what differs; judging them is the orchestrator's business. */
 function verify(state: AgentState, p: AgentParams<'verify'>): AgentResult<'verify'> {
   const reports: Record<string, VerifyReport> = {};
-  for (const b of p.buffers) reports[b.name] = verifyPattern(state.existing(b.name).bytes, b.pattern, b.sizeBytes);
+  for (const b of p.buffers) {
+    const bytes = state.existing(b.name).bytes;
+    reports[b.name] = b.copyOf
+      ? verifyCopy(bytes, b.pattern, b.copyOf, b.sizeBytes)
+      : verifyPattern(bytes, b.pattern, b.sizeBytes);
+  }
   return { reports };
 }
 

@@ -1,11 +1,13 @@
 // Memory patterns that verify near memory bandwidth and name exact corrupt
 // offsets. Each 4 KiB page starts with a 32-byte tag (magic, seed,
 // generation, page index) and continues with a body derived from the seed
-// alone, the same for every page of a buffer: a run of pages verifies with
-// one native memcmp against expected bytes that stay in cache.
+// and the generation, the same for every page of a buffer: a run of pages
+// verifies with one native memcmp against expected bytes that stay in cache.
+// The generation is in every byte of the body, not only in the tag, so a
+// copy of part of a page still says which fill it came from.
 // Everything works on views over mapped memory; nothing is copied to the heap.
 
-import type { PatternId, VerifyReport } from '../contract/agent.js';
+import type { CopyCheck, CopyReport, PatternId, VerifyReport } from '../contract/agent.js';
 
 export const PAGE = 4096;
 export const TAG_BYTES = 32;
@@ -16,22 +18,28 @@ const PAGE_INDEX = 16;
 export const MAX_LISTED_MISMATCHES = 16;
 /** Bytes of expected/actual shown per listed mismatch. */
 const SHOWN_BYTES = 16;
+/** The smallest piece a copy's destination is judged in: devices write whole cache lines. */
+export const COPY_BLOCK = 64;
 
-const templates = new Map<number, Buffer>();
+const templates = new Map<string, Buffer>();
 
-/** The page body for a seed: xorshift32 bytes, cached (a few seeds per run). */
-function template(seed: number): Buffer {
-  let body = templates.get(seed);
+/** The page body for a pattern: xorshift32 words of the seed, each mixed with the generation; cached. */
+function template(id: PatternId): Buffer {
+  const key = `${id.seed}:${id.generation}`;
+  let body = templates.get(key);
   if (body) return body;
   body = Buffer.allocUnsafe(PAGE - TAG_BYTES);
-  let x = seed >>> 0 || 0x9e3779b9;
+  let x = id.seed >>> 0 || 0x9e3779b9;
+  const mix = Math.imul((id.generation >>> 0) + 1, 0x9e3779b9);
   for (let i = 0; i < body.length; i += 4) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    body.writeUInt32LE(x >>> 0, i);
+    body.writeUInt32LE((x ^ Math.imul(mix, i | 1)) >>> 0, i);
   }
-  templates.set(seed, body);
+  // A few patterns per run; a soak of many fills must not keep them all.
+  if (templates.size >= 64) templates.delete(templates.keys().next().value!);
+  templates.set(key, body);
   return body;
 }
 
@@ -62,7 +70,7 @@ class ExpectedPages {
   constructor(id: PatternId, pages: number) {
     this.bytes = Buffer.allocUnsafe(pages * PAGE);
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
-    const body = template(id.seed);
+    const body = template(id);
     for (let k = 0; k < pages; k++) {
       writeTag(this.view, k * PAGE, id, k);
       body.copy(this.bytes, k * PAGE + TAG_BYTES);
@@ -121,6 +129,98 @@ export function verifyPattern(mem: Uint8Array, id: PatternId, length = mem.lengt
     const expected = expectedPage(id, whole).subarray(0, rest);
     if (src.compare(expected, 0, rest, at, at + rest) !== 0)
       describePage(report, src.subarray(at, at + rest), expected, at);
+  }
+  report.ms = performance.now() - started;
+  return report;
+}
+
+/** The generation in a page's tag, where the page starts with a tag of `seed` for page `index`. */
+function tagGeneration(page: Buffer, seed: number, index: number): number | undefined {
+  if (page.length < TAG_BYTES || page.readUInt32LE(0) !== MAGIC || page.readUInt32LE(4) !== seed >>> 0)
+    return undefined;
+  return page.readUInt32LE(PAGE_INDEX) === index ? page.readUInt32LE(8) : undefined;
+}
+
+/**
+ * Checks a copy's destination: every piece of it must hold its own pattern (no copy reached it) or the source's
+ * bytes from one of the source's earlier generations (copied before the source was last written). Pieces that hold
+ * the source's newest generation were copied after that write: their pages are listed as late. Anything else is
+ * corruption, reported as by verifyPattern. Pages are judged whole where they can be (runs of them with one
+ * compare), else in COPY_BLOCK pieces: a copy in progress may have reached part of a page.
+ */
+export function verifyCopy(mem: Uint8Array, own: PatternId, source: CopyCheck, length = mem.length): VerifyReport {
+  const started = performance.now();
+  const dst = Buffer.from(mem.buffer, mem.byteOffset, mem.byteLength);
+  const copy: CopyReport = { untouchedPages: 0, copiedPages: 0, latePages: 0, late: [] };
+  const report: VerifyReport = { bytes: length, ms: 0, badPages: 0, badBytes: 0, mismatches: [], copy };
+  const pages = Math.ceil(length / PAGE);
+  const chunkPages = Math.min(CHUNK_PAGES, Math.max(pages, 1));
+  const newest: PatternId = { seed: source.seed, generation: source.generation };
+  const older = source.earlier
+    .filter((g) => g !== source.generation)
+    .map((g) => ({ seed: source.seed, generation: g }));
+  const candidates = [own, newest, ...older];
+  const expected = new Map(candidates.map((id) => [id, new ExpectedPages(id, chunkPages)]));
+  const late = (at: number, bytes: number) => {
+    copy.latePages += Math.ceil(bytes / PAGE);
+    const last = copy.late.at(-1);
+    if (last && last.offset + last.length === at) last.length += bytes;
+    else if (copy.late.length < MAX_LISTED_MISMATCHES) copy.late.push({ offset: at, length: bytes });
+  };
+  const count = (kind: PatternId, at: number, n: number, bytes: number) => {
+    if (kind === own) copy.untouchedPages += n;
+    else if (kind === newest) late(at, bytes);
+    else copy.copiedPages += n;
+  };
+  /** The candidate `bytes` bytes of page `first` on are, if one (the one the tag names first). */
+  const holder = (first: number, bytes: number, from = 0): PatternId | undefined => {
+    const at = first * PAGE;
+    const tagged = tagGeneration(dst.subarray(at, at + PAGE), source.seed, first);
+    const order =
+      tagged === undefined ? candidates : [...candidates.filter((c) => c.generation === tagged), ...candidates];
+    return order.find(
+      (id) =>
+        dst.compare(expected.get(id)!.moveTo(first).bytes, from, from + bytes, at + from, at + from + bytes) === 0,
+    );
+  };
+  for (let p = 0; p < pages; p += chunkPages) {
+    const n = Math.min(chunkPages, pages - p);
+    const runBytes = Math.min(n * PAGE, length - p * PAGE);
+    const whole = holder(p, runBytes);
+    if (whole) {
+      count(whole, p * PAGE, n, runBytes);
+      continue;
+    }
+    for (let k = p; k < p + n; k++) {
+      const at = k * PAGE;
+      const size = Math.min(PAGE, length - at);
+      const page = holder(k, size);
+      if (page) {
+        count(page, at, 1, size);
+        continue;
+      }
+      // Part of the page was reached by a copy: judge it piece by piece (a bad page counts once).
+      const kinds = new Set<PatternId>();
+      const badBefore = report.badPages;
+      for (let from = 0; from < size; from += COPY_BLOCK) {
+        const bytes = Math.min(COPY_BLOCK, size - from);
+        const piece = holder(k, bytes, from);
+        if (piece) kinds.add(piece);
+        else {
+          const want = expected.get(older[0] ?? newest)!.moveTo(k).bytes;
+          describePage(
+            report,
+            dst.subarray(at + from, at + from + bytes),
+            want.subarray(from, from + bytes),
+            at + from,
+          );
+        }
+      }
+      if (report.badPages > badBefore) report.badPages = badBefore + 1;
+      else if (kinds.has(newest)) late(at, size);
+      else if ([...kinds].some((c) => c !== own)) copy.copiedPages++;
+      else if (kinds.size) copy.untouchedPages++;
+    }
   }
   report.ms = performance.now() - started;
   return report;

@@ -17,20 +17,22 @@ export function load(p: AgentParams<'kexec-load'>, permit: Permit): AgentResult<
 }
 
 /**
- * Answers (with the DMA still running), then on the next turn of the event loop, after the answer is written, executes
- * the kernel.
+ * Answers (with the DMA still running), then on the next turn of the event loop, after the answer is written, runs
+ * `lastMoment` and executes the kernel in the same turn: no batch of a copy can start in between, so what a copy
+ * writes from then on is the device's doing alone.
  */
 export function exec(
   permit: Permit,
   inFlight: DmaInFlight[],
-  onExec: () => void,
+  interruptsOff: string[],
+  lastMoment: () => void,
   notify: (failure: AgentNotifications['kexec-failed']) => void,
 ): AgentResult<'kexec-exec'> {
   permit.allow('kexec');
   if (!kexecLoaded()) throw new RpcError(ERR.failed, 'no kernel is loaded for kexec (kexec-load first)');
   setImmediate(() => {
     try {
-      onExec();
+      lastMoment();
       kexecExecute(permit);
     } catch (e) {
       notify({
@@ -39,5 +41,5 @@ export function exec(
       });
     }
   });
-  return { instant: Date.now(), inFlight: { dma: inFlight } };
+  return { instant: Date.now(), inFlight: { dma: inFlight }, interruptsOff };
 }

@@ -21,12 +21,19 @@ export interface PreservableFd {
 
 export interface DeviceHandle extends Releasable {
   preservableFds(): PreservableFd[];
+  /** Buffer name -> the IOVA it is mapped at for this device. */
+  readonly iovas: ReadonlyMap<string, bigint>;
+  readonly bdf: string;
+  /** MSI-X off: a preserved device must have no interrupts enabled when the old kernel freezes it. */
+  disableInterrupts(): void;
 }
 
 export class AgentState {
   readonly buffers = new Map<string, DmaBuffer>();
   readonly devices = new Map<string, DeviceHandle>();
   readonly sessions = new Map<string, LuoSession>();
+  /** Devices whose fd a session holds: their interrupts go off before the exec. */
+  readonly preservedDevices = new Set<string>();
 
   /**
    * /dev/liveupdate for one call, closed after it: LUO lets one process hold
@@ -71,6 +78,7 @@ export class AgentState {
   async release(): Promise<void> {
     for (const d of this.devices.values()) await d.release();
     this.devices.clear();
+    this.preservedDevices.clear();
     for (const s of this.sessions.values()) s.close();
     this.sessions.clear();
     for (const b of this.buffers.values()) b.close();

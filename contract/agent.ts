@@ -36,6 +36,17 @@ export const patternId = object({ seed: u32, generation: u32 });
 export type PatternId = Infer<typeof patternId>;
 
 const patterned = extend(bufferParam, { pattern: patternId });
+/**
+ * A buffer a device copied into from `copyOf` (the source's newest pattern): each page must hold its own pattern
+ * (no copy reached it) or the source's page from an older generation; one holding the newest was copied after the
+ * source was last written.
+ */
+const copyCheck = extend(patternId, {
+  /** The source's generations before the newest (its last few fills): what a copy made before the write holds. */
+  earlier: list(u32, 16),
+});
+export type CopyCheck = Infer<typeof copyCheck>;
+const copyChecked = extend(patterned, { copyOf: optional(copyCheck) });
 const preserved = extend(bufferParam, { token: u64 });
 export type PreservedBuffer = Infer<typeof preserved>;
 
@@ -54,6 +65,16 @@ export const deviceParam = object({
   scratch: optional(object({ namespace: int(1, 2 ** 32 - 2), firstLba: int(0), lbas: optional(int(1)) })),
 });
 export type DeviceParam = Infer<typeof deviceParam>;
+
+/** A device whose VFIO cdev fd a LUO session holds: how to find it again and where its buffers were mapped. */
+const preservedDevice = object({
+  device: deviceParam,
+  bdf: str,
+  token: u64,
+  /** Buffer name -> the IOVA it was mapped at (decimal), rebuilt there after the reboot. */
+  iovas: record(u64),
+});
+export type PreservedDevice = Infer<typeof preservedDevice>;
 
 const kexecRequest = object({ kernel: str, initrd: optional(str), cmdline: optional(str), append: optional(str) });
 /** What a target asks the agent to load: without `cmdline`, the running kernel's, plus `append`. */
@@ -78,6 +99,17 @@ export interface VerifyReport {
   /** Wrong bytes in all. */
   badBytes: number;
   mismatches: Mismatch[];
+  /** With copyOf: how each page came to be what it is. */
+  copy?: CopyReport;
+}
+
+/** A copy's destination, page by page: untouched, copied before the source's newest write, or after it. */
+export interface CopyReport {
+  untouchedPages: number;
+  copiedPages: number;
+  latePages: number;
+  /** The first runs of late pages, by byte offset and length. */
+  late: { offset: number; length: number }[];
 }
 
 export interface BindResult {
@@ -96,9 +128,32 @@ export interface BindResult {
   msiVector?: number;
 }
 
+/**
+ * A preserved device taken back after the reboot, with what the kernel did at each rule of the uAPI: an errno where
+ * it refused, "accepted"/"opened" where it did not.
+ */
+export interface DeviceRetrieval {
+  device: string;
+  bdf: string;
+  /** LIVEUPDATE_SESSION_FINISH tried while the device was not yet retrieved (must be refused). */
+  finishBefore: string;
+  /** The device's cdev opened directly before RETRIEVE_FD (must fail with EBUSY). */
+  cdevBefore: string;
+  /** What RETRIEVE_FD returned, by its /proc/self/fd link (an anonymous inode). */
+  file: string;
+  /** The bus-master bit the new kernel left the device with: off when VFIO froze and reset it at the reboot. */
+  busMaster: boolean;
+  /** Buffer name -> the IOVA it is mapped at again. */
+  iovas: Record<string, string>;
+  /** The driver initialised on the retrieved device, as a bind would report it. */
+  bound: BindResult;
+}
+
 /** A file the kernel would not preserve (it has no LUO handler for its kind). */
 export interface Refusal {
   what: string;
+  /** The kind of file, as the LUO file handlers go: memfd, memfd-hugetlb, vfio-device, iommufd, ... */
+  handler: string;
   errno: string;
 }
 
@@ -132,7 +187,8 @@ export const AGENT_METHODS = {
   },
   bind: { params: object({ device: deviceParam }), result: returns<BindResult>() },
   map: {
-    params: object({ device: name, buffers: list(bufferParam) }),
+    /** With `iova`, the buffers are mapped exactly there, one after another. */
+    params: object({ device: name, buffers: list(bufferParam), iova: optional(u64) }),
     result: returns<{ iovas: Record<string, string>; mappedBytes: number }>(),
   },
   fill: { params: object({ buffers: list(patterned) }), result: returns<{ bytes: number; ms: number }>() },
@@ -161,14 +217,35 @@ export const AGENT_METHODS = {
   },
   preserve: {
     params: object({ session: name, buffers: list(bufferParam), devices: list(name) }),
-    result: returns<{ tokens: Record<string, string>; unsupported: Refusal[] }>(),
+    result: returns<{
+      /** Buffer name -> token. */
+      tokens: Record<string, string>;
+      /** Device name -> what its retrieval needs; only devices whose fd the kernel took. */
+      devices: Record<string, Omit<PreservedDevice, 'device'>>;
+      unsupported: Refusal[];
+    }>(),
   },
   'kexec-load': { params: kexecRequest, result: returns<{ kernel: string; initrd?: string; cmdline: string }>() },
-  /** Answers first (the blackout clock starts on the answer), then executes the loaded kernel. */
-  'kexec-exec': { params: none, result: returns<{ instant: number; inFlight: { dma: DmaInFlight[] } }>() },
-  retrieve: { params: object({ session: name, buffers: list(preserved) }), result: returns<{ buffers: string[] }>() },
+  /**
+   * Answers first (the blackout clock starts on the answer), then rewrites `rewrite` (the sources of copies in flight,
+   * so late DMA shows as their newest generation) and executes the loaded kernel.
+   */
+  'kexec-exec': {
+    params: object({ rewrite: list(patterned) }),
+    result: returns<{
+      instant: number;
+      inFlight: { dma: DmaInFlight[] };
+      /** Preserved devices whose interrupts were disabled before the exec, as the uAPI requires. */
+      interruptsOff: string[];
+    }>(),
+  },
+  /** Buffers first; then for each device the uAPI's rules, checked in the series' order, and the device bound again. */
+  retrieve: {
+    params: object({ session: name, buffers: list(preserved), devices: list(preservedDevice) }),
+    result: returns<{ buffers: string[]; devices: DeviceRetrieval[] }>(),
+  },
   verify: {
-    params: object({ buffers: list(patterned) }),
+    params: object({ buffers: list(copyChecked) }),
     result: returns<{ reports: Record<string, VerifyReport> }>(),
   },
   finish: { params: object({ session: name }), result: returns<Record<string, never>>() },

@@ -41,5 +41,22 @@ export interface Hello {
   capabilities?: Capabilities | { error: string };
 }
 
+/** What a boot says of itself in the journal and the report: its kernel, and which files its LUO preserves. */
+export interface BootFacts {
+  bootId: string;
+  release: string;
+  luoPreserves?: Record<string, string>;
+}
+
+export function bootFacts(hello: Hello): BootFacts {
+  const caps = hello.capabilities;
+  const preserves = caps && 'luoPreserves' in caps ? caps.luoPreserves : undefined;
+  return {
+    bootId: hello.bootId,
+    release: hello.release,
+    ...(preserves && Object.keys(preserves).length ? { luoPreserves: preserves } : {}),
+  };
+}
+
 /** The kernel command-line word that marks a lustress QEMU guest as disposable (only lustress's launcher sets it). */
 export const DISPOSABLE_CMDLINE_FLAG = 'lustress.disposable';

@@ -1,4 +1,4 @@
-// What lustress uses of include/uapi/linux/{vfio,iommufd,pci_regs,liveupdate}.h
+// What lustress uses of include/uapi/linux/{vfio,iommufd,pci_regs,liveupdate,kvm}.h
 // (Linux 7.2): struct layouts, ioctl numbers, flags. Every name here is the C name
 // (in the C case where it is a C identifier), so the layout test can print
 // the same name from the real headers and compare.
@@ -7,8 +7,11 @@ import { Struct } from './struct.js';
 
 /** _IO(type, nr): VFIO, iommufd and LUO encode neither direction nor size in their ioctl numbers. */
 const io = (nr: number, type = 0x3b): number => (type << 8) | nr; // VFIO's type is ';'
+/** _IOWR(type, nr, size): KVM encodes both directions and the argument's size. */
+const iowr = (type: number, nr: number, size: number): number => ((3 << 30) | (size << 16) | (type << 8) | nr) >>> 0;
 const VFIO_BASE = 100;
 const LIVEUPDATE_IOCTL_TYPE = 0xba;
+const KVMIO = 0xae;
 
 export const IOCTL = {
   VFIO_GET_API_VERSION: io(VFIO_BASE + 0),
@@ -40,6 +43,9 @@ export const IOCTL = {
   LIVEUPDATE_SESSION_PRESERVE_FD: io(0x40, LIVEUPDATE_IOCTL_TYPE),
   LIVEUPDATE_SESSION_RETRIEVE_FD: io(0x41, LIVEUPDATE_IOCTL_TYPE),
   LIVEUPDATE_SESSION_FINISH: io(0x42, LIVEUPDATE_IOCTL_TYPE),
+  // Only to make files whose preservation LUO may offer (a VM, its guest_memfd); lustress runs no guest of its own.
+  KVM_CREATE_VM: io(0x01, KVMIO),
+  KVM_CREATE_GUEST_MEMFD: iowr(KVMIO, 0xd4, 64),
 } as const;
 export type IoctlName = keyof typeof IOCTL;
 
@@ -240,11 +246,18 @@ export const STRUCTS = {
     token: 'u64',
   }),
   liveupdate_session_finish: new Struct('liveupdate_session_finish', { size: 'u32', reserved: 'u32' }),
+  kvm_create_guest_memfd: new Struct('kvm_create_guest_memfd', { size: 'u64', flags: 'u64', reserved: { bytes: 48 } }),
 } as const;
 
 /**
  * Which header declares each struct (the layout test takes iommufd.h and liveupdate.h from the 7.2 tree; the system's
  * are older).
  */
-export const STRUCT_HEADER = (name: keyof typeof STRUCTS): 'vfio.h' | 'iommufd.h' | 'liveupdate.h' =>
-  name.startsWith('iommu_') ? 'iommufd.h' : name.startsWith('liveupdate_') ? 'liveupdate.h' : 'vfio.h';
+export const STRUCT_HEADER = (name: keyof typeof STRUCTS): 'vfio.h' | 'iommufd.h' | 'liveupdate.h' | 'kvm.h' =>
+  name.startsWith('iommu_')
+    ? 'iommufd.h'
+    : name.startsWith('liveupdate_')
+      ? 'liveupdate.h'
+      : name.startsWith('kvm_')
+        ? 'kvm.h'
+        : 'vfio.h';

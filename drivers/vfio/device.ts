@@ -20,6 +20,8 @@ export interface OpenOptions {
    * The VF token (a UUID): needed to open a VF whose PF is bound to vfio-pci; sets the token when opening such a PF.
    */
   vfToken?: string;
+  /** A device fd to use instead of opening one: what LIVEUPDATE_SESSION_RETRIEVE_FD returned (iommufd only). */
+  fd?: number;
 }
 
 export interface IrqInfo {
@@ -236,14 +238,12 @@ export class VfioDevice {
     ioctl(this.fd, 'VFIO_DEVICE_FEATURE', buf, { bdf: this.bdf, detail: 'PCI_VF_TOKEN' });
   }
 
-  /** Maps memory for this device's DMA at a new IOVA (below dmaLimit) and returns the IOVA. */
-  mapDma(target: DmaTarget): bigint {
-    return this.space.map(
-      target.address,
-      target.size,
-      this.bdf,
-      this.dmaLimit === undefined ? {} : { limit: this.dmaLimit },
-    );
+  /** Maps memory for this device's DMA at a new IOVA (below dmaLimit), or exactly at `at`, and returns the IOVA. */
+  mapDma(target: DmaTarget, at?: bigint): bigint {
+    return this.space.map(target.address, target.size, this.bdf, {
+      ...(this.dmaLimit === undefined ? {} : { limit: this.dmaLimit }),
+      ...(at === undefined ? {} : { at }),
+    });
   }
 
   unmapDma(iova: bigint): void {
@@ -299,12 +299,13 @@ export class VfioDevice {
 }
 
 /**
- * Opens a PCI function bound to vfio-pci or a variant driver in the given IOMMU mode. Devices
+ * Opens a PCI function bound to vfio-pci or a variant driver in the given IOMMU mode (or takes the fd a live update
+ * handed back). Devices
  * opened in the same mode share one container or iommufd (and one IOVA
  * space); devices of one IOMMU group share the group.
  */
 export function openVfioDevice(opts: OpenOptions): VfioDevice {
-  const { bdf, iommu, vfToken } = opts;
+  const { bdf, iommu, vfToken, fd: given } = opts;
   const driver = currentDriver(bdf);
   if (!isVfioDriver(driver))
     throw new Error(`${bdf} is bound to ${driver ?? 'no driver'}, not a VFIO driver: bind it first (bindToVfio)`);
@@ -312,8 +313,9 @@ export function openVfioDevice(opts: OpenOptions): VfioDevice {
   const space = addressSpace(iommu);
   let fd: number;
   try {
-    fd = space.attach(bdf, group, vfToken);
+    fd = given !== undefined ? space.adopt(bdf, given) : space.attach(bdf, group, vfToken);
   } catch (e) {
+    if (given !== undefined) close(given);
     const pf = physfnOf(bdf);
     if (e instanceof SysError && pf && isVfioDriver(currentDriver(pf))) {
       throw new SysError(

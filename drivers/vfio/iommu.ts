@@ -25,6 +25,8 @@ export interface DmaMapping {
 export interface MapOptions {
   /** Exclusive upper bound for the IOVA (the device's DMA mask + 1). */
   limit?: bigint;
+  /** This IOVA exactly (see AllocateOptions.at). */
+  at?: bigint;
 }
 
 /** A VF token as the kernel wants it: 16 bytes of UUID. */
@@ -47,13 +49,21 @@ export abstract class AddressSpace {
 
   /** Opens the device through this address space and returns its VFIO device fd. */
   abstract attach(bdf: string, group: number, vfToken?: string): number;
+
+  /**
+   * Attaches a device fd this process did not open (one a live update handed back): only a cdev bound to an iommufd
+   * can be preserved, so only iommufd takes one.
+   */
+  adopt(bdf: string, _fd: number): number {
+    throw new Error(`${bdf}: a device fd handed back by a live update needs iommu: iommufd, not ${this.mode}`);
+  }
   protected abstract detachDevice(bdf: string): void;
   /** The IOVA ranges the kernel allows now (they depend on the attached devices' reserved regions). */
   abstract iovaRanges(ctx: CallContext): IovaRange[];
   protected abstract mapRange(m: DmaMapping): void;
   protected abstract unmapRange(m: DmaMapping): void;
 
-  /** Maps [vaddr, vaddr + size) for DMA at a newly allocated IOVA and returns it. */
+  /** Maps [vaddr, vaddr + size) for DMA at a newly allocated IOVA (or opts.at) and returns it. */
   map(vaddr: bigint, size: number, owner: string, opts: MapOptions = {}): bigint {
     const ctx = { bdf: owner };
     const iova = this.allocator.allocate(BigInt(size), this.iovaRanges(ctx), opts);
@@ -230,31 +240,42 @@ class IommufdSpace extends AddressSpace {
   }
 
   attach(bdf: string, _group: number, vfToken?: string): number {
-    const ctx = { bdf };
     const cdev = vfioCdevOf(bdf);
     if (!cdev)
       throw new Error(
         `${bdf}: no VFIO cdev (/dev/vfio/devices/vfioN): is it bound to vfio-pci, and does the kernel have VFIO_DEVICE_CDEV?`,
       );
-    const fd = open(cdev, O_RDWR, ctx);
+    const fd = open(cdev, O_RDWR, { bdf });
     try {
-      const B = STRUCTS.vfio_device_bind_iommufd;
-      const token = vfToken ? uuidBytes(vfToken) : undefined;
-      const bind = B.alloc({
-        argsz: B.size,
-        flags: token ? VFIO.VFIO_DEVICE_BIND_FLAG_TOKEN : 0,
-        iommufd: this.fd,
-        token_uuid_ptr: token ? addressOf(token) : 0n,
-      });
-      ioctl(fd, 'VFIO_DEVICE_BIND_IOMMUFD', bind, ctx);
-      const A = STRUCTS.vfio_device_attach_iommufd_pt;
-      ioctl(fd, 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', A.alloc({ argsz: A.size, pt_id: this.ioasId }), ctx);
+      this.bind(fd, bdf, vfToken);
     } catch (e) {
       close(fd);
       throw e;
     }
-    this.devices.add(bdf);
     return fd;
+  }
+
+  /** Binds the retrieved fd to this iommufd and attaches it to the IOAS; the caller owns the fd either way. */
+  override adopt(bdf: string, fd: number): number {
+    this.bind(fd, bdf);
+    return fd;
+  }
+
+  /** VFIO_DEVICE_BIND_IOMMUFD, then VFIO_DEVICE_ATTACH_IOMMUFD_PT to the IOAS. */
+  private bind(fd: number, bdf: string, vfToken?: string): void {
+    const ctx = { bdf };
+    const B = STRUCTS.vfio_device_bind_iommufd;
+    const token = vfToken ? uuidBytes(vfToken) : undefined;
+    const bind = B.alloc({
+      argsz: B.size,
+      flags: token ? VFIO.VFIO_DEVICE_BIND_FLAG_TOKEN : 0,
+      iommufd: this.fd,
+      token_uuid_ptr: token ? addressOf(token) : 0n,
+    });
+    ioctl(fd, 'VFIO_DEVICE_BIND_IOMMUFD', bind, ctx);
+    const A = STRUCTS.vfio_device_attach_iommufd_pt;
+    ioctl(fd, 'VFIO_DEVICE_ATTACH_IOMMUFD_PT', A.alloc({ argsz: A.size, pt_id: this.ioasId }), ctx);
+    this.devices.add(bdf);
   }
 
   protected detachDevice(): void {

@@ -15,6 +15,11 @@ export interface AllocateOptions {
   /** Addresses must stay below this (exclusive), e.g. 1n << 28n for a 28-bit DMA mask. */
   limit?: bigint;
   /**
+   * Exactly this IOVA (page-aligned), or an error saying why not: a preserved device's mappings are rebuilt at the
+   * addresses they had before the reboot.
+   */
+  at?: bigint;
+  /**
    * Defaults to the size rounded up to a power of two, at least a page and at most 2 MiB (so huge IOPTEs can be used).
    */
   align?: bigint;
@@ -41,8 +46,9 @@ export class IovaAllocator {
   allocate(size: bigint, ranges: IovaRange[], opts: AllocateOptions = {}): bigint {
     if (size <= 0n) throw new Error(`cannot allocate ${size} bytes of IOVA space`);
     const length = alignUp(size, PAGE_SIZE);
-    const align = opts.align ?? defaultAlignment(length);
     const limit = opts.limit ?? 1n << 64n;
+    if (opts.at !== undefined) return this.place(opts.at, length, ranges, limit);
+    const align = opts.align ?? defaultAlignment(length);
     for (const range of [...ranges].sort((a, b) => (a.start < b.start ? -1 : 1))) {
       const top = range.last + 1n < limit ? range.last + 1n : limit;
       let candidate = alignUp(range.start > PAGE_SIZE ? range.start : PAGE_SIZE, align);
@@ -58,6 +64,26 @@ export class IovaAllocator {
     }
     const where = opts.limit !== undefined ? ` below 0x${opts.limit.toString(16)}` : '';
     throw new Error(`no free IOVA range of ${length} bytes (aligned to 0x${align.toString(16)})${where}`);
+  }
+
+  /** The interval [at, at + length) if it is free and allowed; an error naming what is in the way otherwise. */
+  private place(at: bigint, length: bigint, ranges: IovaRange[], limit: bigint): bigint {
+    const hex = (v: bigint) => `0x${v.toString(16)}`;
+    const end = at + length;
+    if (at % PAGE_SIZE !== 0n) throw new Error(`IOVA ${hex(at)} is not page-aligned`);
+    if (at < PAGE_SIZE) throw new Error(`IOVA ${hex(at)} is in page 0, which is never mapped`);
+    if (end > limit) throw new Error(`IOVA ${hex(at)}..${hex(end - 1n)} reaches past the device's limit ${hex(limit)}`);
+    if (!ranges.some((r) => at >= r.start && end - 1n <= r.last))
+      throw new Error(
+        `IOVA ${hex(at)}..${hex(end - 1n)} is not inside one range the IOMMU allows (${ranges.map((r) => `${hex(r.start)}..${hex(r.last)}`).join(', ')})`,
+      );
+    const taken = this.used.find((u) => u.start < end && at < u.end);
+    if (taken)
+      throw new Error(
+        `IOVA ${hex(at)}..${hex(end - 1n)} overlaps a mapping at ${hex(taken.start)}..${hex(taken.end - 1n)}`,
+      );
+    this.insert(at, end);
+    return at;
   }
 
   release(iova: bigint): void {

@@ -3,7 +3,7 @@
 // runs; with several, each target's block is printed whole when it ends so
 // their lines never interleave.
 
-import type { Hello } from '../../contract/facts.js';
+import type { BootFacts } from '../../contract/facts.js';
 import type { ConsoleEvent } from '../targets/console.js';
 import type { IterationOutcome, StepOutcome, TargetOutcome, Verdict } from '../run/outcome.js';
 import type { RunHooks } from '../run/engine.js';
@@ -67,9 +67,13 @@ export class KtapReporter implements RunHooks {
     this.emit(target, [`${INDENT}KTAP version 1`, ...plan]);
   }
 
-  boot(target: string, hello: Pick<Hello, 'bootId' | 'release'>): void {
+  boot(target: string, boot: BootFacts): void {
     this.openTarget(target);
-    this.emit(target, [`${INDENT}# ${oneLine(`${target}: boot ${hello.bootId}, kernel ${hello.release}`)}`]);
+    const preserves = Object.entries(boot.luoPreserves ?? {}).map(([kind, verdict]) => `${kind} ${verdict}`);
+    this.emit(target, [
+      `${INDENT}# ${oneLine(`${target}: boot ${boot.bootId}, kernel ${boot.release}`)}`,
+      ...(preserves.length ? [`${INDENT}# ${oneLine(`${target}: LUO preserves: ${preserves.join('; ')}`)}`] : []),
+    ]);
   }
 
   step(o: StepOutcome): void {

@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentMethod, AgentParams, AgentResult, Hello } from '../../contract/agent.js';
 import { ERR, RpcError } from '../../contract/rpc.js';
+import { bootFacts } from '../../contract/facts.js';
 import type { Logger } from '../log.js';
 import type { Scenario, Step } from '../scenario/model.js';
 import { expectedDisposable, type TargetSpec } from '../scenario/spec.js';
@@ -114,7 +115,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
     });
   }
   let bootId = hello.bootId;
-  journal.append({ type: 'boot', at: Date.now(), target: spec.name, bootId, release: hello.release });
+  journal.append({ type: 'boot', at: Date.now(), target: spec.name, ...bootFacts(hello) });
   hooks.boot(spec.name, hello);
 
   /** A promise raced against the loss of the target; the loser's rejection is swallowed. */
@@ -138,10 +139,10 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
     random: o.random,
     call: (method, params) => call(method, params, step.timeoutMs),
     sleep: (ms) => unlessLost(sleep(ms)),
-    reboot: async () => {
+    reboot: async (request) => {
       const r = await followReboot(
         {
-          execute: (timeoutMs) => call('kexec-exec', {}, timeoutMs),
+          execute: (timeoutMs) => call('kexec-exec', request, timeoutMs),
           onKexecFailed: (fn) => target.rpc.on('kexec-failed', fn),
           waitForHello: (deadlineMs, previous) => target.waitForHello(deadlineMs, previous),
         },
@@ -151,15 +152,17 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
       mustAgree(r.hello);
       target.rpc.abandon('the machine rebooted');
       state.kexecs++;
+      state.newBoot();
       log.info({ target: spec.name, from: bootId, to: r.hello.bootId, blackoutMs: r.blackoutMs }, 'rebooted');
       bootId = r.hello.bootId;
-      journal.append({ type: 'boot', at: r.at, target: spec.name, bootId, release: r.hello.release });
+      journal.append({ type: 'boot', at: r.at, target: spec.name, ...bootFacts(r.hello) });
       hooks.boot(spec.name, r.hello);
       return {
         blackoutMs: r.blackoutMs,
         bootId,
         release: r.hello.release,
         ...(r.dmaInFlight ? { dmaInFlight: r.dmaInFlight } : {}),
+        ...(r.interruptsOff ? { interruptsOff: r.interruptsOff } : {}),
       };
     },
   });
@@ -189,7 +192,14 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
           'deadline',
           `the run's total deadline (${scenario.timeouts.totalMs} ms) passed`,
         );
-      const r = await definitionOf(step.kind).run(step, context(step, metrics));
+      const definition = definitionOf(step.kind);
+      // A device a live update should have carried and did not: what uses it cannot run in this boot.
+      const absent = (definition.devices?.(step) ?? []).map((d) => state.absent.get(d)).find(Boolean);
+      if (absent) {
+        definition.skipped?.(step, state, absent);
+        return { outcome: done('skip', absent), lost: false };
+      }
+      const r = await definition.run(step, context(step, metrics));
       if (r.skip !== undefined) return { outcome: done('skip', r.skip, r.detail), lost: false };
       if (r.fail !== undefined) return { outcome: failedAsExpected(r.fail, r.detail), lost: false };
       const events = target.consoleEvents().slice(eventsBefore);
@@ -287,6 +297,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
 
   /** Each iteration starts from a clean agent: what it still holds is let go (devices back to their drivers). */
   async function releaseIteration(metrics: IterationMetrics): Promise<void> {
+    state.newBoot();
     try {
       await call('release', {}, RELEASE_MS);
       metrics.agentRssBytes = (await call('stats', {}, LIVENESS_PING_MS)).rssBytes;

@@ -8,6 +8,7 @@
 
 import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { BootFacts } from '../../contract/facts.js';
 import { ConfigError, DiskFull } from '../errors.js';
 import { fsyncDir, isDiskFull, writeAll } from '../files.js';
 import { LockHeld, acquireLock } from '../lock.js';
@@ -31,7 +32,7 @@ export type JournalRecord =
       options: Record<string, unknown>;
       version: string;
     }
-  | { type: 'boot'; at: number; target: string; bootId: string; release: string; kernel?: string }
+  | ({ type: 'boot'; at: number; target: string; kernel?: string } & BootFacts)
   | ({ type: 'step'; at: number } & StepOutcome)
   | ({ type: 'iteration'; at: number } & IterationOutcome)
   | ({ type: 'target'; at: number } & TargetOutcome)

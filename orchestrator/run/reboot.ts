@@ -26,6 +26,8 @@ export interface Reboot {
    * Copies running at the exec; undefined when the answer never came (the blackout is then measured from the request).
    */
   dmaInFlight?: DmaInFlight[];
+  /** Preserved devices whose interrupts the agent turned off before the exec (absent with the answer). */
+  interruptsOff?: string[];
 }
 
 /** How long the agent may take to confirm a kexec-exec before the reboot takes it away. */
@@ -34,7 +36,7 @@ export const EXEC_ACK_MS = 15_000;
 export async function followReboot(link: RebootLink, previousBootId: string, deadlineMs: number): Promise<Reboot> {
   const sent = Date.now();
   const ack = link.execute(EXEC_ACK_MS).then(
-    (r) => ({ at: Date.now(), dmaInFlight: r.inFlight.dma }),
+    (r) => ({ at: Date.now(), dmaInFlight: r.inFlight.dma, interruptsOff: r.interruptsOff }),
     (e: unknown) => {
       // No answer is normal when the reboot wins the race with the reply; a refusal is not.
       if (e instanceof TargetLostError) throw e;
@@ -60,7 +62,8 @@ export async function followReboot(link: RebootLink, previousBootId: string, dea
     const acked = 'ack' in first ? first.ack : undefined;
     const { hello, at } = await next;
     const instant = acked?.at ?? sent;
-    return { hello, at, blackoutMs: at - instant, ...(acked ? { dmaInFlight: acked.dmaInFlight } : {}) };
+    const answered = acked ? { dmaInFlight: acked.dmaInFlight, interruptsOff: acked.interruptsOff } : {};
+    return { hello, at, blackoutMs: at - instant, ...answered };
   } finally {
     stopListening();
   }

@@ -5,6 +5,7 @@
 
 import { join } from 'node:path';
 import { LUSTRESS_VERSION } from '../../contract/version.js';
+import { bootFacts } from '../../contract/facts.js';
 import type { Logger } from '../log.js';
 import { KtapReporter } from '../reports/ktap.js';
 import { writeFileAtomic } from '../files.js';
@@ -145,7 +146,7 @@ async function execute(
   if (resumed) for (const t of scenario.targets) replay(resumed, reporter, t.name);
   const hooks: RunHooks = {
     boot: (t, h) => {
-      reporter.boot(t, h);
+      reporter.boot(t, bootFacts(h));
       opts.hooks?.boot?.(t, h);
     },
     step: (o) => {

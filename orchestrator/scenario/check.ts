@@ -143,6 +143,14 @@ export function checkSemantics(source: Source, data: unknown): ScenarioProblem[]
       flow,
       isName,
       bufferSize,
+      deviceIommu: (name) => {
+        const d = data.devices?.[name];
+        const written = isObj(d) && d.iommu !== undefined;
+        return {
+          mode: written ? d.iommu : scenarioSchema().definitions.device.properties.iommu.default,
+          path: written ? ['devices', name, 'iommu'] : ['devices', name],
+        };
+      },
       report: (path, message, want) => report([...at, ...path], message, want),
       mustExist: (what, name, path): name is string => mustExist(what, known[what], name, [...at, ...path]),
       needBound(key = 'device') {

@@ -6,6 +6,8 @@ export interface SessionFacts {
   boot: number;
   buffers: string[];
   devices: string[];
+  /** Device -> its buffers mapped at pinned IOVAs when the session was preserved. */
+  pinned: Map<string, Set<string>>;
   retrievedIn?: number;
 }
 
@@ -14,6 +16,8 @@ export class Flow {
   bound = new Map<string, number>();
   /** Device name -> buffers mapped for it, in this boot. */
   mapped = new Map<string, Set<string>>();
+  /** Device name -> its buffers mapped at a pinned IOVA (map's `iova`), in this boot. */
+  pinned = new Map<string, Set<string>>();
   loadedAt: number | undefined;
   /** Boots so far (0 before the first kexec-exec). */
   boot = 0;
@@ -30,6 +34,7 @@ export class Flow {
     this.rebootedAt = index;
     this.bound = new Map();
     this.mapped = new Map();
+    this.pinned = new Map();
     this.loadedAt = undefined;
     this.liveBuffers.clear();
     this.memcpyStarted = false;

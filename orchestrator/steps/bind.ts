@@ -8,7 +8,7 @@ import { defineStep, recorded } from './define.js';
 const GUEST_IMAGE_SCRATCH = { namespace: 1, firstLba: 0 };
 
 /** The device as the agent needs it to find and open it, on this kind of target. */
-function deviceParam(d: DeviceSpec, target: TargetSpec): DeviceParam {
+export function deviceParam(d: DeviceSpec, target: TargetSpec): DeviceParam {
   const scratch = d.scratch ?? (d.driver === 'nvme' && target.kind === 'qemu' ? GUEST_IMAGE_SCRATCH : undefined);
   return {
     name: d.name,

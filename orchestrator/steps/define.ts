@@ -45,6 +45,8 @@ export interface CheckContext {
   bufferList(key: string): string[];
   /** A buffer's size in bytes, where it has a valid one. */
   bufferSize(name: string): number | undefined;
+  /** A defined device's iommu mode as written (or its default), and where it is written, for messages. */
+  deviceIommu(name: string): { mode: unknown; path: Path };
   isName(value: unknown): value is string;
 }
 
@@ -64,8 +66,8 @@ export interface RunContext {
   call<M extends AgentMethod>(method: M, params: AgentParams<M>): Promise<AgentResult<M>>;
   /** Waits, unless the target is lost first. */
   sleep(ms: number): Promise<void>;
-  /** Executes the loaded kernel and follows the machine into its next boot (run/reboot.ts). */
-  reboot(): Promise<Rebooted>;
+  /** Executes the loaded kernel (after the agent's last-moment rewrites) and follows the machine into its next boot. */
+  reboot(request: AgentParams<'kexec-exec'>): Promise<Rebooted>;
 }
 
 export interface Rebooted {
@@ -74,6 +76,8 @@ export interface Rebooted {
   release: string;
   /** Copies still running at the exec, with what they had moved by then (absent when the answer lost the race). */
   dmaInFlight?: { device: string; bytesDone: number; batches: number }[];
+  /** Preserved devices whose interrupts went off before the exec. */
+  interruptsOff?: string[];
 }
 
 /** The outcome of a run: what to record, and a verdict other than pass if the answer calls for one. */
@@ -98,6 +102,8 @@ export interface StepDefinition<K extends string, A extends object> {
   readonly reboots?: boolean;
   /** What each target loads at this point of the plan (kexec-load). */
   plannedKernels?(step: A, targets: TargetSpec[], kexecs: number): Record<string, KernelRef>;
+  /** Told when the step is SKIPped because a device it uses is absent in this boot (what it would have written). */
+  skipped?(step: A & StepCommon, state: RunState, reason: string): void;
   /** Checks a schema cannot express (names that must exist, order); run on partly invalid data too. */
   check(c: CheckContext): void;
   run(step: A & StepCommon, ctx: RunContext): Promise<StepResult>;

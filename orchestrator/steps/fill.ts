@@ -11,7 +11,10 @@ export const fill = defineStep('fill', {
   run: async (s, ctx) =>
     recorded(
       await ctx.call('fill', {
-        buffers: s.buffers.map((b) => ({ ...ctx.state.bufferParam(b), pattern: ctx.state.filled(b) })),
+        buffers: s.buffers.map((b) => ({
+          ...ctx.state.bufferParam(b),
+          pattern: ctx.state.filled(b, `the fill at steps[${s.index}]`),
+        })),
       }),
     ),
 });

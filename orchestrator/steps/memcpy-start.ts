@@ -42,15 +42,20 @@ export const memcpyStart = defineStep('memcpy-start', {
     if (size.ok && smallest && size.value > smallest.bytes)
       c.report(['size'], `copies ${size.value} bytes but buffer "${smallest.name}" holds ${smallest.bytes}`);
   },
-  run: async (s, ctx) =>
-    recorded(
-      await ctx.call('memcpy-start', {
-        device: s.device,
-        from: s.from,
-        to: s.to,
-        count: s.count,
-        ...(s.sizeBytes ? { sizeBytes: s.sizeBytes } : {}),
-        ...(s.unmapped ? { unmapped: s.unmapped } : {}),
-      }),
-    ),
+  skipped: (s, state, reason) =>
+    state.unwritten.set(s.to, `the copy into it at steps[${s.index}] did not run: ${reason}`),
+  async run(s, ctx) {
+    const r = await ctx.call('memcpy-start', {
+      device: s.device,
+      from: s.from,
+      to: s.to,
+      count: s.count,
+      ...(s.sizeBytes ? { sizeBytes: s.sizeBytes } : {}),
+      ...(s.unmapped ? { unmapped: s.unmapped } : {}),
+    });
+    // A copy may still be reading its source at the exec, which rewrites it then (kexec-exec).
+    if (s.unmapped !== 'from') ctx.state.copying.set(s.device, s.from);
+    ctx.state.unwritten.delete(s.to);
+    return recorded(r);
+  },
 });

@@ -13,6 +13,7 @@ export const memcpyWait = defineStep('memcpy-wait', {
       c.report([], `nothing to wait for: no memcpy-start comes before this step${c.flow.sinceReboot}`, 'key');
   },
   async run(s, ctx) {
+    ctx.state.copying.delete(s.device);
     const r = await ctx.call('memcpy-wait', { device: s.device });
     addMetric(ctx.metrics, 'dmaBytes', r.bytes);
     return { detail: r };

@@ -1,7 +1,9 @@
 // verify: buffers hold their pattern (or another buffer's, e.g. a copy's
 // source); every corrupt byte is counted and the first runs named by offset.
+// With copy-of, the canary of late DMA: which pages a copy wrote after its
+// source was last rewritten.
 
-import type { VerifyReport } from '../../contract/agent.js';
+import type { CopyReport, VerifyReport } from '../../contract/agent.js';
 import { addMetric } from '../run/outcome.js';
 import { parseSize, validBytes } from '../scenario/units.js';
 import { defineStep } from './define.js';
@@ -9,6 +11,7 @@ import { defineStep } from './define.js';
 interface Verify {
   buffers: string[];
   pattern?: string;
+  copyOf?: string;
   sizeBytes?: number;
 }
 
@@ -20,16 +23,36 @@ export function describeCorruption(buffer: string, r: VerifyReport): string {
   return `buffer ${buffer}: ${r.badBytes} corrupt byte(s) in ${r.badPages} page(s);${where}`;
 }
 
+/** The canary's verdict on one destination, or undefined when it holds copies and none of them is late. */
+export function judgeCopy(buffer: string, source: string, writer: string, c: CopyReport): string | undefined {
+  if (c.latePages > 0) {
+    const runs = c.late.map((r) => `0x${r.offset.toString(16)}+${r.length}`).join(', ');
+    const listed = c.late.reduce((pages, r) => pages + Math.ceil(r.length / 4096), 0);
+    return `buffer ${buffer}: ${c.latePages} page(s) hold ${source} as written by ${writer}: DMA landed after it (at ${runs}${listed < c.latePages ? ', ...' : ''})`;
+  }
+  if (c.copiedPages === 0)
+    return `buffer ${buffer}: no page holds a copy of ${source} (${c.untouchedPages} untouched): the canary cannot tell whether DMA came late`;
+  return undefined;
+}
+
 export const verify = defineStep('verify', {
   model: (a): Verify => ({
     buffers: a.buffers,
     ...(a.pattern ? { pattern: a.pattern } : {}),
+    ...(a['copy-of'] ? { copyOf: a['copy-of'] } : {}),
     ...(a.size !== undefined ? { sizeBytes: validBytes(a.size) } : {}),
   }),
-  label: (s) => `verify ${s.buffers.join(',')}${s.pattern ? ` as ${s.pattern}` : ''}`,
+  label: (s) =>
+    `verify ${s.buffers.join(',')}${s.pattern ? ` as ${s.pattern}` : ''}${s.copyOf ? ` as a copy of ${s.copyOf}` : ''}`,
   check(c) {
     const buffers = c.bufferList('buffers');
     if (c.args.pattern !== undefined) c.mustExist('buffer', c.args.pattern, ['pattern']);
+    const source = c.args['copy-of'];
+    if (source !== undefined && c.mustExist('buffer', source, ['copy-of'])) {
+      if (c.args.pattern !== undefined)
+        c.report(['copy-of'], 'give "pattern" or "copy-of", not both: a copy is judged against its source already');
+      if (buffers.includes(source)) c.report(['copy-of'], `buffer "${source}" cannot be checked as a copy of itself`);
+    }
     // Like a copy's size: what it checks must lie inside every buffer it checks.
     const size = parseSize(c.args.size);
     const smallest = buffers
@@ -48,9 +71,14 @@ export const verify = defineStep('verify', {
     }
   },
   async run(s, ctx) {
+    // A buffer whose copy was SKIPped holds nothing to judge: the verify SKIPs with the copy's reason.
+    const unwritten = s.buffers.filter((b) => ctx.state.unwritten.has(b));
+    if (unwritten.length)
+      return { detail: {}, skip: unwritten.map((b) => `buffer ${b}: ${ctx.state.unwritten.get(b)}`).join('; ') };
     const checks = s.buffers.map((b) => ({
       ...ctx.state.bufferParam(b),
       pattern: ctx.state.patternOf(s.pattern ?? b),
+      ...(s.copyOf ? { copyOf: ctx.state.copyCheckOf(s.copyOf) } : {}),
       sizeBytes: s.sizeBytes ?? ctx.state.buffer(b).sizeBytes,
     }));
     const r = await ctx.call('verify', { buffers: checks });
@@ -59,6 +87,11 @@ export const verify = defineStep('verify', {
       addMetric(ctx.metrics, 'verifiedBytes', report.bytes);
       addMetric(ctx.metrics, 'verifyMs', report.ms);
       if (report.badBytes > 0) problems.push(describeCorruption(name, report));
+      if (s.copyOf) {
+        const late = report.copy && judgeCopy(name, s.copyOf, ctx.state.writerOf(s.copyOf), report.copy);
+        if (!report.copy) problems.push(`buffer ${name}: the agent did not judge it as a copy`);
+        else if (late) problems.push(late);
+      }
     }
     return problems.length ? { detail: r, fail: problems.join('; ') } : { detail: r };
   },

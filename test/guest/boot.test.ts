@@ -27,6 +27,17 @@ function checkCapabilities(t: Test, hello: Hello, kernel: Kernel): void {
   );
   t.equal(hello.dev.iommufd, has.get('iommufd'), '/dev/iommu exactly when the kernel has IOMMUFD');
   t.equal(hello.dev.liveupdate, has.get('liveupdate'), '/dev/liveupdate exactly when the kernel has LUO');
+  const caps = hello.capabilities;
+  const preserves = caps && 'luoPreserves' in caps ? caps.luoPreserves : undefined;
+  if (has.get('liveupdate')) {
+    // Tried per LUO file handler on this kernel (mainline 7.2 has the memfd handler alone).
+    t.equal(preserves?.memfd, 'ok', 'LUO preserves a memfd');
+    t.match(preserves?.iommufd, /^E[A-Z]+$/, `an iommufd is refused with an errno (${preserves?.iommufd})`);
+    t.match(preserves?.['kvm-vm'], /^not tried: /, 'no KVM in a TCG guest: a VM fd is not tried, and says why');
+    t.match(preserves?.['guest-memfd'], /^not tried: /);
+    t.match(preserves?.['vfio-device'], /^not tried at hello/, 'a device fd is tried by the preserve step');
+    t.match(preserves?.['memfd-hugetlb'], /^(ok|E[A-Z]+|not tried: .+)$/, 'a hugetlb memfd has a verdict');
+  } else t.same(preserves, {}, 'no LUO: nothing tried');
   for (const id of [IGB, EDU]) {
     const fn = hello.pci.find((f) => `${f.vendor}:${f.device}` === id);
     t.ok(fn, `PCI function ${id} is present`);

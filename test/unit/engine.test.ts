@@ -71,6 +71,23 @@ t.test('patterns verify, corruption is caught where expected, kexec is refused h
   t.match(ktap, /\nok 1 here\n$/);
 });
 
+t.test('a copy canary over a buffer no copy reached cannot tell, and says so', async (t) => {
+  const { summary, steps } = await run(
+    header +
+      `steps:
+  - fill: { buffers: [a, b] }
+  - verify: { buffers: [b], copy-of: a }
+    expect: error
+`,
+  );
+  t.equal(summary.verdict, 'pass');
+  t.match(
+    steps[1]!.reason,
+    /failed as expected: buffer b: no page holds a copy of a \(16 untouched\): the canary cannot tell whether DMA came late/,
+  );
+  t.match(steps[1]!.detail, { reports: { b: { copy: { untouchedPages: 16, copiedPages: 0, latePages: 0 } } } });
+});
+
 t.test('an unexpected failure fails the iteration, skips the rest of it, and stops the run', async (t) => {
   const { summary, steps } = await run(
     header +

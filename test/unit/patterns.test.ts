@@ -1,7 +1,15 @@
 // The pattern engine finds every corrupt byte at its exact offset.
 
 import t from 'tap';
-import { fillPattern, MAX_LISTED_MISMATCHES, PAGE, TAG_BYTES, verifyPattern } from '../../agents/patterns.js';
+import {
+  fillPattern,
+  MAX_LISTED_MISMATCHES,
+  PAGE,
+  TAG_BYTES,
+  verifyCopy,
+  verifyPattern,
+} from '../../agents/patterns.js';
+import type { PatternId } from '../../contract/agent.js';
 
 const id = { seed: 7, generation: 1 };
 
@@ -50,7 +58,10 @@ t.test('another seed or generation fails every page, listing a bounded number', 
   t.ok(wrongSeed.badBytes > pages * 100, 'the count covers all of them');
   const wrongGeneration = verifyPattern(mem, { seed: 7, generation: 2 });
   t.equal(wrongGeneration.badPages, pages);
-  t.equal(wrongGeneration.badBytes, pages, 'only the generation byte of each tag differs');
+  t.ok(
+    wrongGeneration.badBytes > pages * (PAGE - TAG_BYTES) * 0.9,
+    'the generation is in the body too: a piece of an older fill does not pass for a newer one',
+  );
   t.equal(wrongGeneration.mismatches[0]!.offset, 8);
 });
 
@@ -81,4 +92,75 @@ t.test('only the requested length is written', async (t) => {
     'bytes past the length are untouched',
   );
   t.equal(verifyPattern(mem, id, PAGE + 10).badBytes, 0);
+});
+
+t.test('a copy is judged piece by piece: untouched, copied before the source was rewritten, or after', async (t) => {
+  const own = { seed: 12, generation: 3 };
+  const first = { seed: 11, generation: 2 };
+  const old = { seed: 11, generation: 4 };
+  const newest = { seed: 11, generation: 9, earlier: [2, 4] };
+  const pages = 200; // three compare runs and a part of one: mixed runs go page by page
+  const source = (id: PatternId) => {
+    const m = new Uint8Array(pages * PAGE);
+    fillPattern(m, id);
+    return m;
+  };
+  const [before, older, after] = [source(old), source(first), source(newest)];
+  const dst = new Uint8Array(pages * PAGE);
+  fillPattern(dst, own);
+  // A copy of the old source reached pages 0..149 (a pass of an even older one 150..159); the device went on after
+  // the rewrite over pages 70..72, page 190, and one 1 KiB frame in the middle of page 100 (no tag in it).
+  dst.set(before.subarray(0, 150 * PAGE));
+  dst.set(older.subarray(150 * PAGE, 160 * PAGE), 150 * PAGE);
+  dst.set(after.subarray(70 * PAGE, 73 * PAGE), 70 * PAGE);
+  dst.set(after.subarray(190 * PAGE, 191 * PAGE), 190 * PAGE);
+  dst.set(after.subarray(100 * PAGE + 2048, 100 * PAGE + 3072), 100 * PAGE + 2048);
+  // A copy in progress in 1 KiB frames: half of page 160 copied, the rest still untouched.
+  dst.set(before.subarray(160 * PAGE, 160 * PAGE + 2048), 160 * PAGE);
+  const r = verifyCopy(dst, own, newest);
+  t.same(r.copy, {
+    untouchedPages: 38,
+    copiedPages: 157,
+    latePages: 5,
+    late: [
+      { offset: 70 * PAGE, length: 3 * PAGE },
+      { offset: 100 * PAGE, length: PAGE },
+      { offset: 190 * PAGE, length: PAGE },
+    ],
+  });
+  t.equal(r.badBytes, 0, 'late pieces and half-copied pages are not corruption');
+
+  t.same(verifyCopy(dst, own, newest, 70 * PAGE).copy?.latePages, 0, 'only the first `length` bytes are judged');
+  t.same(verifyCopy(before.slice(), own, newest).copy, {
+    untouchedPages: 0,
+    copiedPages: pages,
+    latePages: 0,
+    late: [],
+  });
+  const toldOldIsNewest = verifyCopy(before.slice(), own, { ...old, earlier: [2] });
+  t.equal(toldOldIsNewest.copy?.latePages, pages, 'judged against the generation it is told is newest');
+  const forgotten = verifyCopy(older.slice(0, PAGE), own, { ...newest, earlier: [4] });
+  t.equal(forgotten.badPages, 1, 'a generation it is not told of is corruption');
+});
+
+t.test('in a copy, flipped bytes and a page of another buffer are corruption, at their offsets', async (t) => {
+  const own = { seed: 12, generation: 3 };
+  const src = { seed: 11, generation: 4 };
+  const dst = new Uint8Array(8 * PAGE);
+  fillPattern(dst, src);
+  dst[2 * PAGE + 100]! ^= 1; // in a copied page
+  dst[5 * PAGE + 3]! ^= 1; // in the tag's magic
+  dst[5 * PAGE + 3000]! ^= 1; // and in the same page's body: one bad page, two bad bytes
+  const other = new Uint8Array(PAGE);
+  fillPattern(other, { seed: 99, generation: 4 });
+  dst.set(other, 7 * PAGE);
+  const r = verifyCopy(dst, own, { seed: 11, generation: 5, earlier: [4] });
+  t.equal(r.badPages, 3);
+  t.equal(r.mismatches[0]!.offset, 2 * PAGE + 100);
+  t.equal(r.mismatches[0]!.length, 1, 'a bad piece is compared with the source it is a copy of');
+  t.same(
+    r.mismatches.slice(1, 3).map((m) => m.offset),
+    [5 * PAGE + 3, 5 * PAGE + 3000],
+  );
+  t.same(r.copy, { untouchedPages: 0, copiedPages: 5, latePages: 0, late: [] }, 'a bad page is only bad');
 });

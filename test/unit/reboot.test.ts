@@ -10,6 +10,7 @@ import { TargetLostError } from '../../orchestrator/targets/target.js';
 
 const hello = (bootId: string) => ({ bootId, release: '7.2' }) as Hello;
 const answer: AgentResult<'kexec-exec'> = {
+  interruptsOff: [],
   instant: 0,
   inFlight: { dma: [{ device: 'nic', bytesDone: 4096, batches: 2 }] },
 };

@@ -110,7 +110,7 @@ t.test('preserve, retrieve and finish ask the gate before /dev/liveupdate is ope
   const ctx = { deadline: Date.now() + 1000 };
   for (const [name, call] of [
     ['preserve', () => methods.preserve({ session: 's', buffers: [], devices: [] }, ctx)],
-    ['retrieve', () => methods.retrieve({ session: 's', buffers: [] }, ctx)],
+    ['retrieve', () => methods.retrieve({ session: 's', buffers: [], devices: [] }, ctx)],
     ['finish', () => methods.finish({ session: 's' }, ctx)],
   ] as const) {
     t.throws(call, NotPermitted, `${name} is refused on a machine not marked disposable`);

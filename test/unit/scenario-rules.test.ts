@@ -25,7 +25,8 @@ const buffer = (...body: string[]) =>
   lines('version: 1', 'buffers:', '  buf:', ...indent(4, body), 'steps:', '  - fill: { buffers: [buf] }');
 
 /**
- * The given steps from line 11, after device nic is bound and buffers src and dst (4KiB each) are mapped and filled.
+ * The given steps from line 11, after device nic is bound, buffers src and dst (4KiB each) are mapped (pinned at 1 MiB,
+ * so nic may be preserved) and filled.
  */
 const steps = (...more: string[]) =>
   lines(
@@ -37,7 +38,7 @@ const steps = (...more: string[]) =>
     '  dst: { size: 4KiB }',
     'steps:',
     '  - bind: { device: nic }',
-    '  - map: { device: nic, buffers: [src, dst] }',
+    '  - map: { device: nic, buffers: [src, dst], iova: 1MiB }',
     '  - fill: { buffers: [src, dst] }',
     ...indent(2, more),
   );
@@ -779,6 +780,23 @@ const RULES: Record<string, Rule> = {
       ),
     ],
   },
+  'steps[].map.iova': {
+    good: steps('- map: { device: nic, buffers: [src], iova: 4GiB }'),
+    bad: [
+      bad(
+        steps('- map: { device: nic, buffers: [src], iova: 4097 }'),
+        '11:47',
+        'steps[3].map.iova',
+        'an IOVA is page-aligned (a multiple of 4096); 4097 is not',
+      ),
+      bad(
+        steps('- map: { device: nic, buffers: [src], iova: 0 }'),
+        '11:47',
+        'steps[3].map.iova',
+        'a size must be positive',
+      ),
+    ],
+  },
   'steps[].fill': {
     good: steps('- fill: { buffers: [src] }'),
     bad: [bad(steps('- fill: src'), '11:11', 'steps[3].fill', 'expected a mapping, got the string "src"')],
@@ -992,6 +1010,35 @@ const RULES: Record<string, Rule> = {
         'steps[3].preserve.devices[1]',
         'expected a string, got number 3',
       ),
+      bad(
+        lines(
+          'version: 1',
+          'devices:',
+          '  nic: { id: "8086:10c9", driver: igb, iommu: type1 }',
+          'steps:',
+          '  - bind: { device: nic }',
+          '  - preserve: { session: s, devices: [nic] }',
+        ),
+        '6:39',
+        'steps[1].preserve.devices[0]',
+        'device "nic" uses iommu: type1 (at devices.nic.iommu); only a VFIO cdev bound to an iommufd can be preserved',
+      ),
+      bad(
+        lines(
+          'version: 1',
+          'devices:',
+          '  nic: { id: "8086:10c9", driver: igb }',
+          'buffers:',
+          '  src: { size: 4KiB }',
+          'steps:',
+          '  - bind: { device: nic }',
+          '  - map: { device: nic, buffers: [src] }',
+          '  - preserve: { session: s, devices: [nic] }',
+        ),
+        '9:39',
+        'steps[2].preserve.devices[0]',
+        'device "nic" has buffer(s) src mapped at IOVAs the allocator picked',
+      ),
     ],
   },
   'steps[].kexec-load': {
@@ -1092,6 +1139,29 @@ const RULES: Record<string, Rule> = {
         '11:40',
         'steps[3].verify.pattern',
         'expected a string, got number 5',
+      ),
+    ],
+  },
+  'steps[].verify.copy-of': {
+    good: steps('- verify: { buffers: [dst], copy-of: src }'),
+    bad: [
+      bad(
+        steps('- verify: { buffers: [dst], copy-of: nope }'),
+        '11:40',
+        'steps[3].verify.copy-of',
+        'no buffer named "nope"',
+      ),
+      bad(
+        steps('- verify: { buffers: [dst], copy-of: src, pattern: src }'),
+        '11:40',
+        'steps[3].verify.copy-of',
+        'give "pattern" or "copy-of", not both',
+      ),
+      bad(
+        steps('- verify: { buffers: [dst], copy-of: dst }'),
+        '11:40',
+        'steps[3].verify.copy-of',
+        'buffer "dst" cannot be checked as a copy of itself',
       ),
     ],
   },

@@ -55,6 +55,26 @@ t.test('IOVA allocator', async (t) => {
       'says when the limit is exhausted',
     );
   });
+  await t.test('pins a mapping at the IOVA asked for, or says why it cannot', async (t) => {
+    const a = new IovaAllocator();
+    const GiB = 1024n * MiB;
+    t.equal(a.allocate(GiB + MiB, ranges, { at: 4n * GiB }), 4n * GiB, 'exactly where asked');
+    t.equal(a.allocate(MiB, ranges, { at: 5n * GiB + MiB }), 5n * GiB + MiB, 'right after the one before');
+    t.throws(() => a.allocate(MiB, ranges, { at: 5n * GiB }), /overlaps a mapping at 0x100000000\.\.0x1400fffff/);
+    t.throws(() => a.allocate(MiB, ranges, { at: 4n * GiB + 100n }), /is not page-aligned/);
+    t.throws(() => a.allocate(4096n, ranges, { at: 0n }), /page 0, which is never mapped/);
+    t.throws(
+      () => a.allocate(2n * MiB, ranges, { at: 0xfee00000n }),
+      /not inside one range the IOMMU allows \(0x0\.\.0xfedfffff, 0xfef00000\.\.0xffffffffffff\)/,
+      'the MSI window is not mappable',
+    );
+    t.throws(
+      () => a.allocate(2n * MiB, ranges, { at: 255n * MiB, limit: 256n * MiB }),
+      /past the device's limit 0x10000000/,
+    );
+    const next = a.allocate(4n * GiB, ranges);
+    t.ok(next + 4n * GiB <= 4n * GiB || next >= 5n * GiB + 2n * MiB, 'allocation goes around pinned mappings');
+  });
   await t.test('never overlaps, never leaves the ranges (property)', async (t) => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 1 << 22 }), fc.boolean()), { maxLength: 60 }), (ops) => {

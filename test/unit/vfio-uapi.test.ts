@@ -99,7 +99,7 @@ async function membersMissing(structs: StructName[], headers: string[]): Promise
 }
 
 t.test(
-  'struct layouts, ioctl numbers and constants (VFIO, iommufd, LUO) match the Linux 7.2 uAPI headers',
+  'struct layouts, ioctl numbers and constants (VFIO, iommufd, LUO, KVM) match the Linux 7.2 uAPI headers',
   async (t) => {
     const gcc = await execa('gcc', ['--version'], { reject: false });
     if (gcc.exitCode !== 0) return prerequisiteMissing(t, 'no gcc (install gcc, as lustress setup does)');
@@ -113,7 +113,7 @@ t.test(
     t.ok(existsSync(join(include, 'linux', 'iommufd.h')), `${source.name} installed linux/iommufd.h`);
     const all = Object.keys(STRUCTS) as StructName[];
     const printed = await compileAndRun(
-      program(all, ['vfio.h', 'iommufd.h', 'pci_regs.h', 'liveupdate.h'], true),
+      program(all, ['vfio.h', 'iommufd.h', 'pci_regs.h', 'liveupdate.h', 'kvm.h'], true),
       include,
     );
     t.same(ours(all, true), printed, `every layout and value equals ${source.name}'s`);
