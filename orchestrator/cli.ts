@@ -9,18 +9,20 @@ import { exitCodeOf } from './errors.js';
 import { LOG_LEVELS } from './log.js';
 
 export async function cli(argv: string[]) {
-  const [validate, plan, run, resume, report, bisect, setup, boot, drivers, { default: yargs }] = await Promise.all([
-    import('./commands/validate.js'),
-    import('./commands/plan.js'),
-    import('./commands/run.js'),
-    import('./commands/resume.js'),
-    import('./commands/report.js'),
-    import('./commands/bisect.js'),
-    import('./commands/setup.js'),
-    import('./commands/boot.js'),
-    import('./commands/drivers.js'),
-    import('yargs'),
-  ]);
+  const [validate, plan, run, resume, report, bisect, setup, boot, drivers, kernel, { default: yargs }] =
+    await Promise.all([
+      import('./commands/validate.js'),
+      import('./commands/plan.js'),
+      import('./commands/run.js'),
+      import('./commands/resume.js'),
+      import('./commands/report.js'),
+      import('./commands/bisect.js'),
+      import('./commands/setup.js'),
+      import('./commands/boot.js'),
+      import('./commands/drivers.js'),
+      import('./commands/kernel.js'),
+      import('yargs'),
+    ]);
   // yargs adds the camel-case `logLevel` the commands read at run time; its types know only "log-level".
   const root = yargs(argv)
     .scriptName('lustress')
@@ -56,6 +58,7 @@ export async function cli(argv: string[]) {
       .command(setup.setupCommand)
       .command(boot.bootCommand)
       .command(drivers.driversCommand)
+      .command(kernel.kernelCommand)
       // Only listed: bin/lustress.ts hands `lustress agent …` to the agent before yargs sees it.
       .command(
         'agent',

@@ -1,6 +1,6 @@
-// Building the live-update kernel from Debian's linux-source package with the
-// project's config fragment, out of tree (O=) so several configurations can
-// share one extracted source.
+// Building a kernel with the project's config fragment, out of tree (O=) so
+// several configurations can share one source: the live-update kernel from
+// Debian's linux-source package, or a developer's own tree.
 
 import {
   copyFileSync,
@@ -40,13 +40,25 @@ export class KernelBuildError extends Error {
 }
 
 interface BuildRequest {
-  deb: string;
-  pkg: string;
-  version: string;
+  /** The kernel source tree (never written: objects go to the cache). */
+  src: string;
+  /** What the source is, for kernel.json and messages: "linux-source-7.2 7.2.13-1", a tree's path and commit. */
+  source: string;
+  kind: 'live-update' | 'tree';
   fragment: string;
   /** An empty directory that receives bzImage, config, build.log and kernel.json. */
   out: string;
   id: string;
+  /** Options of the fragment that may end up unset (a tree's own, whose dependencies it may lack). */
+  allowMissing?: ReadonlySet<string>;
+  log?: (msg: string) => void;
+  progress?: (p: BuildProgress) => void;
+}
+
+interface SourcePackage {
+  deb: string;
+  pkg: string;
+  version: string;
   log?: (msg: string) => void;
   progress?: (p: BuildProgress) => void;
 }
@@ -56,7 +68,7 @@ const FIRST_BUILD_OBJECTS = 2600;
 
 export async function buildKernel(req: BuildRequest): Promise<void> {
   const buildRoot = join(cacheDir(), 'build');
-  const src = await extractSource(req, buildRoot);
+  const src = req.src;
   const obj = join(buildRoot, `${req.id}-obj`);
   const staging = req.out;
   mkdirSync(obj, { recursive: true });
@@ -83,11 +95,13 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
     logStream.write(r.all ?? '');
     if (r.exitCode !== 0) throw await failure('configuring the kernel failed', logStream, logFile);
   }
-  const missing = missingOptions(req.fragment, readFileSync(join(obj, '.config'), 'utf8'));
+  const missing = missingOptions(req.fragment, readFileSync(join(obj, '.config'), 'utf8')).filter(
+    (m) => !req.allowMissing?.has(/^CONFIG_(\w+):/.exec(m)![1]!),
+  );
   if (missing.length) {
     await close(logStream);
     throw new KernelBuildError(
-      `the kernel configuration lacks options orchestrator/kernels/live-update.config asks for (a dependency is missing or the option no longer exists in ${req.pkg} ${req.version})`,
+      `the kernel configuration lacks options the fragment asks for (a dependency is missing or the option does not exist in ${req.source})`,
       logFile,
       missing.join('\n'),
     );
@@ -118,14 +132,7 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
   copyFileSync(join(obj, 'arch/x86/boot/bzImage'), join(staging, 'bzImage'));
   copyFileSync(join(obj, '.config'), join(staging, 'config'));
   const release = readFileSync(join(obj, 'include/config/kernel.release'), 'utf8').trim();
-  const record = {
-    id: req.id,
-    kind: 'live-update',
-    image: 'bzImage',
-    release,
-    config: 'config',
-    source: `${req.pkg} ${req.version}`,
-  };
+  const record = { id: req.id, kind: req.kind, image: 'bzImage', release, config: 'config', source: req.source };
   writeFileSync(join(staging, 'kernel.json'), JSON.stringify(record, null, 2));
   req.progress?.({ phase: 'done', done: total, total });
 }
@@ -134,10 +141,7 @@ export async function buildKernel(req: BuildRequest): Promise<void> {
  * Debian's linux-source .deb holds a tarball; unpack it once per version (also used by bench/dma for the VFIO
  * selftests).
  */
-export async function extractSource(
-  req: Pick<BuildRequest, 'deb' | 'pkg' | 'version' | 'log' | 'progress'>,
-  buildRoot: string,
-): Promise<string> {
+export async function extractSource(req: SourcePackage, buildRoot: string): Promise<string> {
   const dir = join(buildRoot, `${req.pkg}_${req.version}`);
   const marker = join(dir, '.lustress-extracted');
   if (existsSync(marker)) return join(dir, req.pkg);

@@ -10,13 +10,13 @@ import { execa } from 'execa';
 import { PrivateApt } from './apt.js';
 import { cacheDir } from './cache.js';
 import { parseConfig, readKernelConfig, type KernelConfig } from './kconfig.js';
-import { BUILD_RECIPE, buildKernel, LIVE_UPDATE_FRAGMENT, type BuildProgress } from './build.js';
+import { BUILD_RECIPE, buildKernel, extractSource, LIVE_UPDATE_FRAGMENT, type BuildProgress } from './build.js';
 import { withLock } from '../lock.js';
 
 export interface Kernel {
   /** Cache key, e.g. "debian-7.2.13+deb14-amd64_7.2.13-1". */
   id: string;
-  kind: 'debian' | 'live-update' | 'user';
+  kind: 'debian' | 'live-update' | 'tree' | 'user';
   image: string;
   /** uname -r, where known before booting. */
   release?: string;
@@ -191,7 +191,7 @@ async function liveUpdateKernel(opts: KernelOptions): Promise<CachedKernel> {
     produce: async (staging) => {
       const [deb] = await apt.download([`${source.pkg}=${source.version}`], join(cacheDir(), 'debs'));
       if (!deb) throw new Error(`apt-get download ${source.pkg}=${source.version} produced no .deb`);
-      await buildKernel({ deb, pkg: source.pkg, version: source.version, fragment, out: staging, id, ...opts });
+      await buildFromPackage(deb, source, fragment, staging, id, opts);
     },
   };
 }
@@ -217,11 +217,25 @@ export async function liveUpdateVariant(extraConfig: string, opts: KernelOptions
       rmSync(staging, { recursive: true, force: true });
       mkdirSync(staging, { recursive: true });
       const [deb] = await apt.download([`${source.pkg}=${source.version}`], join(cacheDir(), 'debs'));
-      await buildKernel({ deb: deb!, pkg: source.pkg, version: source.version, fragment, out: staging, id, ...opts });
+      await buildFromPackage(deb!, source, fragment, staging, id, opts);
       renameSync(staging, dir);
     }
     return loadKernelRecord(dir);
   });
+}
+
+/** The live-update kernel (or a variant) built from Debian's linux-source .deb, unpacked once into the cache. */
+async function buildFromPackage(
+  deb: string,
+  source: { pkg: string; version: string },
+  fragment: string,
+  out: string,
+  id: string,
+  opts: KernelOptions,
+): Promise<void> {
+  const src = await extractSource({ deb, ...source, ...opts }, join(cacheDir(), 'build'));
+  const label = `${source.pkg} ${source.version}`;
+  await buildKernel({ src, source: label, kind: 'live-update', fragment, out, id, ...opts });
 }
 
 /** The newest linux-source-X.Y in sid (7.2 or later). */
@@ -240,7 +254,8 @@ function versionKey(pkg: string): number {
   return (maj ?? 0) * 1000 + (min ?? 0);
 }
 
-function loadKernelRecord(dir: string): Kernel {
+/** A cached kernel's record (kernel.json), with its paths made absolute. */
+export function loadKernelRecord(dir: string): Kernel {
   const r = JSON.parse(readFileSync(join(dir, 'kernel.json'), 'utf8'));
   return {
     id: r.id,
