@@ -106,8 +106,7 @@ async function retrieve(
   for (const b of p.buffers) {
     const fd = session.retrieve(BigInt(b.token));
     state.buffers.get(b.name)?.close();
-    // Mapped whole at once: a verify right after would otherwise fault the retrieved memory in a page at a time.
-    state.buffers.set(b.name, DmaBuffer.fromFd(fd, b.sizeBytes, { populate: true }));
+    state.buffers.set(b.name, DmaBuffer.fromFd(fd, b.sizeBytes));
   }
   const devices: DeviceRetrieval[] = [];
   if (p.devices.length) {
