@@ -26,14 +26,38 @@ export function bootId(): string {
   return read('/proc/sys/kernel/random/boot_id') ?? 'unknown';
 }
 
+/** USER_HZ: /proc/PID/stat counts in it, and the x86 ABI fixes it at 100. */
+const CLOCK_TICKS_PER_S = 100;
+
+/** When a process started, in ms since boot: field 22 of /proc/PID/stat (after the name, which may hold spaces). */
+function startedMs(pid: number | 'self'): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields?.[19]);
+  return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_S : undefined;
+}
+
+/** Where the boot went before the hello: init's start, the agent's, Node ready to run it, on the kernel's clock. */
+function startup(uptimeMs: number): Hello['startup'] {
+  const initMs = startedMs(1);
+  const agentMs = startedMs('self');
+  // Node's own bootstrap ended this long before now (its clock is the process's).
+  const nodeReadyMs = uptimeMs - (performance.now() - performance.nodeTiming.bootstrapComplete);
+  return initMs !== undefined && agentMs !== undefined
+    ? { initMs, agentMs, nodeReadyMs: Math.round(Math.max(agentMs, nodeReadyMs)) }
+    : undefined;
+}
+
 export function gatherHello(disposable: boolean): Omit<Hello, 'capabilities'> {
+  const uptimeMs = Math.round(Number((read('/proc/uptime') ?? '0').split(' ')[0]) * 1000);
+  const started = startup(uptimeMs);
   return {
     agentVersion: LUSTRESS_VERSION,
     pid: process.pid,
     bootId: bootId(),
     release: read('/proc/sys/kernel/osrelease') ?? 'unknown',
     cmdline: read('/proc/cmdline') ?? '',
-    uptimeMs: Math.round(Number((read('/proc/uptime') ?? '0').split(' ')[0]) * 1000),
+    uptimeMs,
     disposable,
     dev: {
       vfioContainer: existsSync('/dev/vfio/vfio'),
@@ -43,5 +67,6 @@ export function gatherHello(disposable: boolean): Omit<Hello, 'capabilities'> {
     },
     iommuGroups: iommuGroups(),
     pci: pciFunctions(),
+    ...(started ? { startup: started } : {}),
   };
 }

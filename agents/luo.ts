@@ -106,7 +106,8 @@ async function retrieve(
   for (const b of p.buffers) {
     const fd = session.retrieve(BigInt(b.token));
     state.buffers.get(b.name)?.close();
-    state.buffers.set(b.name, DmaBuffer.fromFd(fd, b.sizeBytes));
+    // Mapped whole at once: a verify right after would otherwise fault the retrieved memory in a page at a time.
+    state.buffers.set(b.name, DmaBuffer.fromFd(fd, b.sizeBytes, { populate: true }));
   }
   const devices: DeviceRetrieval[] = [];
   if (p.devices.length) {

@@ -39,6 +39,11 @@ export interface Hello {
   pci: PciFunction[];
   /** Absent where the agent could not probe; `{ error }` when probing failed. */
   capabilities?: Capabilities | { error: string };
+  /**
+   * When this boot's init (pid 1) started, the agent's process, and Node's own bootstrap ended (the agent's code
+   * starts loading), in ms of the kernel's clock (as uptimeMs).
+   */
+  startup?: { initMs: number; agentMs: number; nodeReadyMs?: number };
 }
 
 /** What a boot says of itself in the journal and the report: its kernel, and which files its LUO preserves. */

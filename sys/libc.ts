@@ -47,6 +47,7 @@ export const MAP_PRIVATE = 0x02;
 export const MAP_FIXED = 0x10;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
+export const MAP_POPULATE = 0x8000;
 export const MADV_HUGEPAGE = 14;
 export const MFD_CLOEXEC = 0x1;
 export const MFD_HUGETLB = 0x4;

@@ -5,6 +5,9 @@
 
 import { close, eventfd, pollReadable, readNonBlocking, type CallContext } from '../../sys/libc.js';
 
+/** How long a wait watches the eventfd itself before it polls from a worker thread. */
+const SPIN_MS = 1;
+
 export class EventCounter {
   readonly fd: number;
   private readonly buf = Buffer.alloc(8);
@@ -19,11 +22,18 @@ export class EventCounter {
     return n === undefined ? 0 : Number(this.buf.readBigUInt64LE(0));
   }
 
-  /** Like take, but waits up to `waitMs` for the first interrupt if none is pending. */
+  /**
+   * Like take, but waits up to `waitMs` for the first interrupt if none is pending: watched for directly for the
+   * first SPIN_MS (an interrupt a device raises at once is there within microseconds, and handing the wait to a worker
+   * thread and back costs tens of them under TCG), then by a poll on a worker thread.
+   */
   async wait(waitMs: number): Promise<number> {
-    const now = this.take();
-    if (now || waitMs <= 0) return now;
-    return (await pollReadable(this.fd, waitMs, this.ctx)) ? this.take() : 0;
+    const started = performance.now();
+    const spin = Math.min(waitMs, SPIN_MS);
+    let now = this.take();
+    while (!now && performance.now() - started < spin) now = this.take();
+    if (now || waitMs <= spin) return now;
+    return (await pollReadable(this.fd, waitMs - spin, this.ctx)) ? this.take() : 0;
   }
 
   close(): void {

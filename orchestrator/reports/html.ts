@@ -19,9 +19,13 @@ function chart(target: string, iterations: IterationOutcome[], failures: Map<num
   const top = Math.max(1000, ...blackouts) * 1.1;
   const x = (it: number) => PAD.left + ((it - 0.5) / n) * (W - PAD.left - PAD.right);
   const y = (ms: number) => H - PAD.bottom - (ms / top) * (H - PAD.top - PAD.bottom);
-  const points = iterations
-    .filter((i) => i.metrics.blackoutMs !== undefined)
-    .map((i) => `${x(i.iteration).toFixed(1)},${y(i.metrics.blackoutMs!).toFixed(1)}`);
+  const series = (key: 'blackoutMs' | 'kernelBlackoutMs') =>
+    iterations
+      .filter((i) => i.metrics[key] !== undefined)
+      .map((i) => `${x(i.iteration).toFixed(1)},${y(i.metrics[key]!).toFixed(1)}`);
+  const points = series('blackoutMs');
+  // The kernel's part (exec to init) under the whole: the gap between the lines is user space starting.
+  const kernelPoints = series('kernelBlackoutMs');
   const d = distribution(blackouts);
   const guides = d
     ? [
@@ -38,7 +42,10 @@ function chart(target: string, iterations: IterationOutcome[], failures: Map<num
     .map((i) => {
       const failed = i.verdict === 'fail';
       const at = i.metrics.blackoutMs !== undefined ? y(i.metrics.blackoutMs) : H - PAD.bottom;
-      const title = `iteration ${i.iteration}: ${i.verdict}${i.metrics.blackoutMs !== undefined ? `, blackout ${i.metrics.blackoutMs} ms` : ''}${failed && failures.get(i.iteration) ? ` — ${failures.get(i.iteration)}` : ''}`;
+      const m = i.metrics;
+      const split =
+        m.kernelBlackoutMs !== undefined ? ` (kernel ${m.kernelBlackoutMs} ms, user space ${m.userspaceMs} ms)` : '';
+      const title = `iteration ${i.iteration}: ${i.verdict}${m.blackoutMs !== undefined ? `, blackout ${m.blackoutMs} ms${split}` : ''}${failed && failures.get(i.iteration) ? ` — ${failures.get(i.iteration)}` : ''}`;
       return `<circle class="${failed ? 'fail' : i.verdict}" cx="${x(i.iteration).toFixed(1)}" cy="${at.toFixed(1)}" r="${failed ? 5 : n > 200 ? 1.5 : 3}"><title>${esc(title)}</title></circle>`;
     })
     .join('');
@@ -51,11 +58,12 @@ function chart(target: string, iterations: IterationOutcome[], failures: Map<num
   const xTicks = [1, Math.ceil(n / 2), n]
     .map((it) => `<text x="${x(it)}" y="${H - PAD.bottom + 16}" text-anchor="middle" font-size="11">${it}</text>`)
     .join('');
-  return `<figure><figcaption>${esc(target)}: blackout per iteration (${iterations.length} iterations, ${[...failures.keys()].length} failed)</figcaption>
+  const legend = kernelPoints.length ? "; dashed: the kernel's part, exec to init" : '';
+  return `<figure><figcaption>${esc(target)}: blackout per iteration (${iterations.length} iterations, ${[...failures.keys()].length} failed${legend})</figcaption>
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="blackout per iteration for ${esc(target)}">
 <rect x="${PAD.left}" y="${PAD.top}" width="${W - PAD.left - PAD.right}" height="${H - PAD.top - PAD.bottom}" fill="#fafafa" stroke="#ccc"/>
 ${ticks}${xTicks}<text x="${(W + PAD.left) / 2}" y="${H - 4}" text-anchor="middle" font-size="11">iteration</text>
-${guides}<polyline fill="none" stroke="#36c" stroke-width="1.5" points="${points.join(' ')}"/>${marks}
+${guides}<polyline fill="none" stroke="#36c" stroke-width="1.5" points="${points.join(' ')}"/>${kernelPoints.length ? `<polyline class="kernel" fill="none" stroke="#36c" stroke-width="1" stroke-dasharray="2 2" points="${kernelPoints.join(' ')}"/>` : ''}${marks}
 </svg></figure>`;
 }
 

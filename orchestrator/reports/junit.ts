@@ -45,13 +45,25 @@ export function suiteOpen(scenario: string, target: string, c: SuiteCounts): str
 }
 export const suiteClose = () => '  </testsuite>\n';
 
+/** A reboot's blackout and its breakdown as testcase properties (as pytest's record_property writes them). */
+function properties(s: StepOutcome): string {
+  const d = s.detail as { blackoutMs?: unknown; breakdown?: Record<string, unknown> } | undefined;
+  const figures = Object.entries({ blackoutMs: d?.blackoutMs, ...(d?.breakdown ?? {}) }).filter(
+    (e): e is [string, number] => typeof e[1] === 'number',
+  );
+  if (!figures.length) return '';
+  const items = figures.map(([k, v]) => `        <property name="${xml(k)}" value="${v}"/>\n`).join('');
+  return `      <properties>\n${items}      </properties>\n`;
+}
+
 export function testcase(scenario: string, s: StepOutcome): string {
   const name = `${s.iteration}.${s.step} ${s.label}`;
   const open = `    <testcase classname="${xml(`${scenario}.${s.target}.iteration-${s.iteration}`)}" name="${xml(name)}" time="${(s.ms / 1000).toFixed(3)}"`;
-  if (s.verdict === 'pass') return `${open}/>\n`;
-  if (s.verdict === 'skip') return `${open}>\n      <skipped message="${xml(s.reason)}"/>\n    </testcase>\n`;
+  const props = properties(s);
+  if (s.verdict === 'pass') return props ? `${open}>\n${props}    </testcase>\n` : `${open}/>\n`;
+  if (s.verdict === 'skip') return `${open}>\n${props}      <skipped message="${xml(s.reason)}"/>\n    </testcase>\n`;
   const body = [s.reason, ...(s.excerpt?.length ? ['', 'console:', ...s.excerpt] : [])].map(xml).join('\n');
-  return `${open}>\n      <failure message="${xml(s.reason)}">${body}</failure>\n    </testcase>\n`;
+  return `${open}>\n${props}      <failure message="${xml(s.reason)}">${body}</failure>\n    </testcase>\n`;
 }
 
 /** The whole report from steps in memory (small runs, tests). */

@@ -102,7 +102,10 @@ export class KtapReporter implements RunHooks {
   iteration(o: IterationOutcome): void {
     const m = o.metrics;
     const facts = [
-      m.blackoutMs !== undefined ? `blackout ${m.blackoutMs} ms` : '',
+      m.blackoutMs !== undefined
+        ? `blackout ${m.blackoutMs} ms${m.kernelBlackoutMs !== undefined ? ` (kernel: exec to init ${m.kernelBlackoutMs} ms; user space: init to hello ${m.userspaceMs} ms)` : ''}`
+        : '',
+      m.firstAnswerMs !== undefined ? `first answer ${m.firstAnswerMs} ms after the hello` : '',
       m.verifyGBps !== undefined ? `verify ${m.verifyGBps.toFixed(2)} GB/s` : '',
       m.dmaBytes ? `DMA ${m.dmaBytes} bytes` : '',
       m.msiLatencyMs !== undefined ? `MSI ${m.msiLatencyMs.toFixed(2)} ms` : '',

@@ -115,6 +115,8 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
     });
   }
   let bootId = hello.bootId;
+  /** When the last reboot's hello came, until the first step after it answers. */
+  let firstAnswerFrom: number | undefined;
   journal.append({ type: 'boot', at: Date.now(), target: spec.name, ...bootFacts(hello) });
   hooks.boot(spec.name, hello);
 
@@ -155,6 +157,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
       state.newBoot();
       log.info({ target: spec.name, from: bootId, to: r.hello.bootId, blackoutMs: r.blackoutMs }, 'rebooted');
       bootId = r.hello.bootId;
+      firstAnswerFrom = r.at;
       journal.append({ type: 'boot', at: r.at, target: spec.name, ...bootFacts(r.hello) });
       hooks.boot(spec.name, r.hello);
       return {
@@ -163,6 +166,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
         release: r.hello.release,
         ...(r.dmaInFlight ? { dmaInFlight: r.dmaInFlight } : {}),
         ...(r.interruptsOff ? { interruptsOff: r.interruptsOff } : {}),
+        ...(r.breakdown ? { breakdown: r.breakdown } : {}),
       };
     },
   });
@@ -200,6 +204,10 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
         return { outcome: done('skip', absent), lost: false };
       }
       const r = await definition.run(step, context(step, metrics));
+      if (firstAnswerFrom !== undefined && !definition.reboots) {
+        metrics.firstAnswerMs = Date.now() - firstAnswerFrom;
+        firstAnswerFrom = undefined;
+      }
       if (r.skip !== undefined) return { outcome: done('skip', r.skip, r.detail), lost: false };
       if (r.fail !== undefined) return { outcome: failedAsExpected(r.fail, r.detail), lost: false };
       const events = target.consoleEvents().slice(eventsBefore);

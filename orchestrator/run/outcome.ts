@@ -24,7 +24,14 @@ export interface StepOutcome {
 }
 
 export interface IterationMetrics {
+  /** Exec to the new boot's hello, as the orchestrator saw it. */
   blackoutMs?: number;
+  /** Exec to the new kernel's init: the machine's own part of the blackout (see BlackoutBreakdown). */
+  kernelBlackoutMs?: number;
+  /** Init to the agent's hello: user space starting (lustress's init and agent in a guest). */
+  userspaceMs?: number;
+  /** The hello to the answer of the first step after the reboot. */
+  firstAnswerMs?: number;
   verifyGBps?: number;
   verifiedBytes?: number;
   /** Time spent verifying, from which verifyGBps is computed at the end of the iteration. */
@@ -80,6 +87,9 @@ export function combine(verdicts: Verdict[]): Verdict {
 
 export const SUMMARISED: (keyof IterationMetrics)[] = [
   'blackoutMs',
+  'kernelBlackoutMs',
+  'userspaceMs',
+  'firstAnswerMs',
   'verifyGBps',
   'dmaBytes',
   'msiLatencyMs',

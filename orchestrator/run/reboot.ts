@@ -28,6 +28,47 @@ export interface Reboot {
   dmaInFlight?: DmaInFlight[];
   /** Preserved devices whose interrupts the agent turned off before the exec (absent with the answer). */
   interruptsOff?: string[];
+  /** Where the blackout went, where the new boot could say. */
+  breakdown?: BlackoutBreakdown;
+}
+
+/**
+ * A blackout taken apart, in ms. `kernelMs` is the figure to quote for "how long was the machine gone": from the exec
+ * to the new kernel's init, lustress's own start-up left out. The rest is whose it says.
+ */
+export interface BlackoutBreakdown {
+  /** Exec to init: the old kernel's shutdown, the jump, the new kernel's boot. The kernel's part. */
+  kernelMs: number;
+  /** Exec to the new kernel's clock starting (shutdown, kexec jump, decompression; and the hello's transit). */
+  shutdownMs: number;
+  /** The new kernel's clock start to init. */
+  bootMs: number;
+  /** Init to the agent's process: the init script (lustress's in a guest, the distribution's on a host). */
+  initMs: number;
+  /** The agent's process to its hello: Node starting and loading the agent. lustress's part. */
+  agentMs: number;
+  /** Of agentMs: Node's own bootstrap (the binary, over 9p in a guest), where the hello says. */
+  nodeMs?: number;
+}
+
+/** The breakdown from the new boot's hello (its uptime and startup times), or undefined where it lacks them. */
+export function blackoutBreakdown(
+  blackoutMs: number,
+  hello: Pick<Hello, 'uptimeMs' | 'startup'>,
+): BlackoutBreakdown | undefined {
+  const s = hello.startup;
+  // A clock that disagrees with the blackout (an uptime longer than it) says nothing about this reboot.
+  if (!s || hello.uptimeMs > blackoutMs || s.initMs > s.agentMs || s.agentMs > hello.uptimeMs) return undefined;
+  const shutdownMs = blackoutMs - hello.uptimeMs;
+  const round = (v: number) => Math.round(v);
+  return {
+    kernelMs: round(shutdownMs + s.initMs),
+    shutdownMs: round(shutdownMs),
+    bootMs: round(s.initMs),
+    initMs: round(s.agentMs - s.initMs),
+    agentMs: round(hello.uptimeMs - s.agentMs),
+    ...(s.nodeReadyMs !== undefined ? { nodeMs: round(s.nodeReadyMs - s.agentMs) } : {}),
+  };
 }
 
 /** How long the agent may take to confirm a kexec-exec before the reboot takes it away. */
@@ -63,7 +104,9 @@ export async function followReboot(link: RebootLink, previousBootId: string, dea
     const { hello, at } = await next;
     const instant = acked?.at ?? sent;
     const answered = acked ? { dmaInFlight: acked.dmaInFlight, interruptsOff: acked.interruptsOff } : {};
-    return { hello, at, blackoutMs: at - instant, ...answered };
+    const blackoutMs = at - instant;
+    const breakdown = blackoutBreakdown(blackoutMs, hello);
+    return { hello, at, blackoutMs, ...answered, ...(breakdown ? { breakdown } : {}) };
   } finally {
     stopListening();
   }

@@ -9,6 +9,7 @@ import type { AgentMethod, AgentParams, AgentResult } from '../../contract/agent
 import type { Logger } from '../log.js';
 import type { Feature } from '../kernels/kconfig.js';
 import type { IterationMetrics } from '../run/outcome.js';
+import type { BlackoutBreakdown } from '../run/reboot.js';
 import type { RunState } from '../run/state.js';
 import type { Flow } from '../scenario/flow.js';
 import type { KernelRef, RebootMode, TargetSpec, Timeouts } from '../scenario/spec.js';
@@ -78,6 +79,7 @@ export interface Rebooted {
   dmaInFlight?: { device: string; bytesDone: number; batches: number }[];
   /** Preserved devices whose interrupts went off before the exec. */
   interruptsOff?: string[];
+  breakdown?: BlackoutBreakdown;
 }
 
 /** The outcome of a run: what to record, and a verdict other than pass if the answer calls for one. */

@@ -29,6 +29,10 @@ export const kexecExec = defineStep('kexec-exec', {
     }));
     const r = await ctx.reboot({ rewrite });
     ctx.metrics.blackoutMs = r.blackoutMs;
+    if (r.breakdown) {
+      ctx.metrics.kernelBlackoutMs = r.breakdown.kernelMs;
+      ctx.metrics.userspaceMs = r.breakdown.initMs + r.breakdown.agentMs;
+    }
     // DMA still running at the exec: what it moved up to then counts as this iteration's.
     for (const d of r.dmaInFlight ?? []) addMetric(ctx.metrics, 'dmaBytes', d.bytesDone);
     ctx.state.inFlightAtExec = r.dmaInFlight ?? [];

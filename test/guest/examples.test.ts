@@ -39,6 +39,13 @@ t.test('live-update-memfd: 1 GiB in four memfds survives a live update, page by 
   const m = r.summary.iterations[0]!.metrics;
   t.ok((m.verifiedBytes ?? 0) >= 2 ** 30, `verified ${m.verifiedBytes} bytes after the reboot`);
   t.ok(m.blackoutMs! > 0, `blackout ${m.blackoutMs} ms`);
+  t.ok(
+    m.kernelBlackoutMs! > 0 && m.userspaceMs! > 0,
+    `kernel ${m.kernelBlackoutMs} ms, user space ${m.userspaceMs} ms`,
+  );
+  t.ok(Math.abs(m.kernelBlackoutMs! + m.userspaceMs! - m.blackoutMs!) <= 2, 'the parts add up to the blackout');
+  t.ok(m.firstAnswerMs! > 0, `the first step answered ${m.firstAnswerMs} ms after the hello`);
+  t.match(r.stdout, /# blackout \d+ ms \(kernel: exec to init \d+ ms; user space: init to hello \d+ ms\)/);
   t.equal(
     readJournal(r.runDir).filter((x) => x.type === 'boot').length,
     2,

@@ -5,7 +5,7 @@ import t from 'tap';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentNotifications, AgentResult, Hello } from '../../contract/agent.js';
 import { ERR, RpcError } from '../../contract/rpc.js';
-import { followReboot, type RebootLink } from '../../orchestrator/run/reboot.js';
+import { blackoutBreakdown, followReboot, type RebootLink } from '../../orchestrator/run/reboot.js';
 import { TargetLostError } from '../../orchestrator/targets/target.js';
 
 const hello = (bootId: string) => ({ bootId, release: '7.2' }) as Hello;
@@ -94,3 +94,30 @@ t.test(
     t.equal(l.listening(), 0, 'nothing is left listening after a failure');
   },
 );
+
+t.test(
+  'the blackout taken apart: the kernel part (exec to init) and user space, from the new boot clock',
+  async (t) => {
+    // Hello at uptime 6 s; init started at 1.2 s, the agent at 2 s; the orchestrator saw 8.5 s of blackout.
+    const b = blackoutBreakdown(8500, { uptimeMs: 6000, startup: { initMs: 1200, agentMs: 2000 } });
+    t.same(b, { kernelMs: 3700, shutdownMs: 2500, bootMs: 1200, initMs: 800, agentMs: 4000 });
+    t.equal(b!.kernelMs + b!.initMs + b!.agentMs, 8500, 'the parts add up to the whole');
+    t.equal(blackoutBreakdown(8500, { uptimeMs: 6000 }), undefined, 'no startup times: no breakdown');
+    t.equal(
+      blackoutBreakdown(5000, { uptimeMs: 6000, startup: { initMs: 1200, agentMs: 2000 } }),
+      undefined,
+      'an uptime longer than the blackout is not this reboot (an ssh host that did not reboot, a wrong clock)',
+    );
+    t.equal(blackoutBreakdown(8500, { uptimeMs: 6000, startup: { initMs: 3000, agentMs: 2000 } }), undefined);
+  },
+);
+
+t.test('followReboot hands the breakdown on when the new boot says when it started', async (t) => {
+  const l = link({ helloAfter: 40 });
+  const started = { ...hello('new'), uptimeMs: 10, startup: { initMs: 2, agentMs: 5 } };
+  const r = await followReboot({ ...l, waitForHello: () => sleep(40).then(() => started) }, 'old', 5000);
+  t.ok(r.breakdown, 'a breakdown');
+  t.equal(r.breakdown!.bootMs, 2);
+  t.equal(r.breakdown!.agentMs, 5);
+  t.equal(r.breakdown!.kernelMs + r.breakdown!.initMs + r.breakdown!.agentMs, r.blackoutMs);
+});

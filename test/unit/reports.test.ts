@@ -24,7 +24,7 @@ function soak(n: number, failing: number[]): { iterations: IterationOutcome[]; s
       iteration: i,
       verdict: failed ? 'fail' : 'pass',
       ms: 12_000,
-      metrics: { blackoutMs: 9000 + ((i * 37) % 1500) },
+      metrics: { blackoutMs: 9000 + ((i * 37) % 1500), kernelBlackoutMs: 3000, userspaceMs: 6000 + ((i * 37) % 1500) },
     });
     steps.push({
       target: 'vm',
@@ -60,6 +60,27 @@ t.test('JUnit: one testcase per step, failures with their console excerpt, XML e
   t.notMatch(xml, /<&>/, 'labels are escaped');
 });
 
+t.test("JUnit: a reboot's testcase carries the blackout and its breakdown as properties", async (t) => {
+  const exec: StepOutcome = {
+    target: 'vm',
+    iteration: 1,
+    step: 7,
+    kind: 'kexec-exec',
+    label: 'kexec-exec',
+    verdict: 'pass',
+    reason: '',
+    startedAt: 0,
+    ms: 9000,
+    detail: { blackoutMs: 9000, breakdown: { kernelMs: 3700, agentMs: 4000 }, bootId: 'x' },
+  };
+  const xml = junitReport('soak', [exec]);
+  t.match(
+    xml,
+    /<testcase [^>]*name="1\.7 kexec-exec" time="9\.000">\n {6}<properties>\n {8}<property name="blackoutMs" value="9000"\/>\n {8}<property name="kernelMs" value="3700"\/>\n {8}<property name="agentMs" value="4000"\/>\n {6}<\/properties>\n {4}<\/testcase>/,
+  );
+  t.notMatch(xml, /bootId/, 'only figures become properties');
+});
+
 t.test('the HTML timeline renders in headless Chromium with its chart and failure marks', async (t) => {
   if (!existsSync(CHROMIUM)) {
     if (process.env.CI === 'true') t.fail('chromium is missing (lustress setup --for-tests installs it)');
@@ -92,6 +113,8 @@ t.test('the HTML timeline renders in headless Chromium with its chart and failur
   t.equal(img.width, 1000);
   t.ok(countColour(img, [0xdd, 0x22, 0x22]) > 20, 'failed iterations are painted red');
   t.ok(countColour(img, [0x33, 0x66, 0xcc]) > 300, 'the blackout line and points are painted');
+  t.match(html, /<polyline class="kernel" [^>]*points="[\d., ]{100,}"/, "the kernel's part is drawn too");
+  t.match(html, /dashed: the kernel's part, exec to init/);
   const dom = await execa(CHROMIUM, [...common, '--dump-dom', `file://${page}`], { reject: false, timeout: 60_000 });
   t.equal(dom.stdout.match(/<circle class="fail"/g)?.length, 2, 'two failure marks in the rendered DOM');
   t.match(dom.stdout, /60 iterations: 58 passed, 2 did not\. Seed 1234\./);

@@ -31,7 +31,7 @@ export function guestCmdline(
   spec: QemuTargetSpec,
   kernel: Kernel,
   paths: Pick<GuestPaths, 'runDir' | 'projectDir' | 'nodePath'>,
-  opts: { logLevel?: string; ssh?: SshForward } = {},
+  opts: { logLevel?: string; ssh?: SshForward; agent?: 'bundle' | 'modules' } = {},
 ): string {
   const words = [
     'console=ttyS0,115200',
@@ -55,6 +55,7 @@ export function guestCmdline(
     `lustress.port=${AGENT_PORT_NAME}`,
   );
   if (opts.logLevel) words.push(`lustress.loglevel=${opts.logLevel}`);
+  if (opts.agent) words.push(`lustress.agent=${opts.agent}`);
   if (opts.ssh) words.push(`lustress.ssh=${opts.ssh.dir}`);
   if (spec.cmdline) words.push(spec.cmdline);
   return words.join(' ');

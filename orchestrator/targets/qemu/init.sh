@@ -91,11 +91,13 @@ if [ -n "$sshdir" ]; then
 	chroot /host /usr/sbin/sshd -f "$sshdir/sshd_config" -E "$run/sshd-$boot.log" || say "sshd did not start (see $run/sshd-$boot.log)"
 fi
 
-say "boot $boot: starting the agent on $port"
+# lustress.agent=bundle: the one-file agent (one 9p read after a kexec, not a module tree).
+if [ "$(arg lustress.agent)" = bundle ]; then set -- "$project/dist/bin/agent.mjs"; else set -- "$project/dist/bin/lustress.js" agent; fi
+say "boot $boot: starting the agent ($1) on $port"
 # The agent is restarted if it dies: the orchestrator then sees a second hello with the same boot id.
 while true; do
 	chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		"$node" "$project/dist/bin/lustress.js" agent --port "$port" --log "$run/agent-$boot.log" \
+		"$node" "$@" --port "$port" --log "$run/agent-$boot.log" \
 		--log-level "$loglevel" 2>> "/host$run/agent-$boot.stderr"
 	say "agent exited with status $?; restarting it"
 	sleep 1

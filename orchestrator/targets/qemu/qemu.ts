@@ -26,6 +26,7 @@ import { FATAL_KINDS } from '../console.js';
 import { AgentLink } from '../link.js';
 import { orphanProof } from '../orphan.js';
 import { TargetLostError, type Target, type TargetContext } from '../target.js';
+import { agentEntry } from './agent-entry.js';
 import { guestCmdline, NVME_IMAGE_BYTES, nvmeImages, qemuArgs, type GuestPaths, type SshForward } from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
@@ -76,6 +77,7 @@ export class QemuTarget extends BaseTarget implements Target {
       {
         ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
         ...(this.opts.ssh ? { ssh: this.opts.ssh } : {}),
+        agent: agentEntry(PROJECT_DIR),
       },
     );
     return { kernel, initrd, cmdline };
