@@ -33,6 +33,9 @@ interface Batch {
 
 const hex = (v: bigint): string => `0x${v.toString(16)}`;
 
+/** How long a batch that touched an unmapped IOVA waits for the IOMMU's fault record to reach the kernel log. */
+const FAULT_RECORD_WAIT_MS = 100;
+
 export class OpsDriver implements Driver {
   private device: VfioDevice | undefined;
   private limits: DriverLimits | undefined;
@@ -96,7 +99,9 @@ export class OpsDriver implements Driver {
     if (!batch) throw new Error(`${this.name}: no copies in flight`);
     try {
       const report = await this.ops.memcpyWait(Date.now() + deadlineMs);
-      const faults = this.faults!.take();
+      const faults = batch.unmapped.length
+        ? await this.faults!.takeExpected(FAULT_RECORD_WAIT_MS)
+        : this.faults!.take();
       if (!report.errors.length && !batch.unmapped.length && !faults.length) return;
       const problems = [
         ...report.errors,

@@ -6,6 +6,7 @@
 // The kernel rate-limits these lines (10 per 5 s), so a missing line proves
 // nothing; a present one is evidence. Only Intel VT-d's format is parsed.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { SysError } from '../../sys/errors.js';
 import { O_NONBLOCK, O_RDONLY, close, open, readNonBlocking, seekToEnd } from '../../sys/libc.js';
 
@@ -62,6 +63,16 @@ export class IommuFaultLog {
           address: BigInt(`0x${m[2]}`),
           reason: m[3]!.trim(),
         });
+    }
+  }
+
+  /** As `take`, but waits up to `ms` for a first fault: the IOMMU's fault interrupt may come after the completion. */
+  async takeExpected(ms: number): Promise<IommuFault[]> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const faults = this.take();
+      if (faults.length || Date.now() >= until) return faults;
+      await sleep(2);
     }
   }
 
