@@ -63,15 +63,14 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       'kexec-exec': (p) => {
         // Refused now, while the answer can still say so: the rewrite itself runs after the answer.
         for (const b of p.rewrite) state.existing(b.name);
-        permit.allow('kexec');
         // The uAPI: a preserved device's interrupts are off before the kexec (its DMA may go on).
         const interruptsOff = [...state.preservedDevices];
-        for (const name of interruptsOff) state.devices.get(name)?.disableInterrupts();
         return kexecExec(
           permit,
           dmaInFlight(state),
           interruptsOff,
           () => {
+            for (const name of interruptsOff) state.devices.get(name)?.disableInterrupts();
             const written = fill(state, { buffers: p.rewrite });
             log.info({ rewritten: p.rewrite.map((b) => b.name), ...written }, 'executing the loaded kernel');
           },

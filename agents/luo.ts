@@ -40,14 +40,13 @@ function preserveOne(
   session: LuoSession,
   fd: number,
   token: bigint,
-  what: string,
-  handler: string,
+  file: Omit<Refusal, 'errno'>,
 ): Refusal | undefined {
   try {
     session.preserve(fd, token);
     return undefined;
   } catch (e) {
-    if (e instanceof SysError && UNSUPPORTED_ERRNOS.has(e.code)) return { what, handler, errno: e.code };
+    if (e instanceof SysError && UNSUPPORTED_ERRNOS.has(e.code)) return { ...file, errno: e.code };
     throw e;
   }
 }
@@ -62,7 +61,8 @@ function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'p
   let token = 1n;
   for (const b of p.buffers) {
     const handler = b.backing === 'hugetlb' ? 'memfd-hugetlb' : 'memfd';
-    const refused = preserveOne(session, state.buffer(b).fd, token, `${b.backing} buffer ${b.name}`, handler);
+    const what = `${b.backing} buffer ${b.name}`;
+    const refused = preserveOne(session, state.buffer(b).fd, token, { owner: b.name, what, handler });
     if (refused) unsupported.push(refused);
     else tokens[b.name] = String(token);
     token++;
@@ -72,7 +72,11 @@ function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'p
     const device = state.devices.get(name);
     if (!device) throw new RpcError(ERR.failed, `device ${name} is not bound in this boot`);
     for (const f of device.preservableFds()) {
-      const refused = preserveOne(session, f.fd, token, `${f.kind} fd of ${name}`, f.kind);
+      const refused = preserveOne(session, f.fd, token, {
+        owner: name,
+        what: `${f.kind} fd of ${name}`,
+        handler: f.kind,
+      });
       if (refused) unsupported.push(refused);
       else if (f.kind === 'vfio-device') {
         const iovas = Object.fromEntries([...device.iovas].map(([b, iova]) => [b, String(iova)]));
@@ -142,7 +146,9 @@ export function probePreservable(
   try {
     const verdicts: Record<string, string> = {};
     let token = 1n;
-    for (const c of candidates) verdicts[c.kind] = preserveOne(session, c.fd, token++, c.kind, c.kind)?.errno ?? 'ok';
+    for (const c of candidates)
+      verdicts[c.kind] =
+        preserveOne(session, c.fd, token++, { owner: c.kind, what: c.kind, handler: c.kind })?.errno ?? 'ok';
     return verdicts;
   } finally {
     // Closing an outgoing session un-preserves what it holds.

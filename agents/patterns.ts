@@ -7,9 +7,8 @@
 // copy of part of a page still says which fill it came from.
 // Everything works on views over mapped memory; nothing is copied to the heap.
 
-import type { CopyCheck, CopyReport, PatternId, VerifyReport } from '../contract/agent.js';
+import { PAGE, type CopyCheck, type CopyReport, type PatternId, type VerifyReport } from '../contract/agent.js';
 
-export const PAGE = 4096;
 export const TAG_BYTES = 32;
 const MAGIC = 0x4c55_5354; // "LUST"
 /** Where in its tag a page's index (low 32 bits) sits. */

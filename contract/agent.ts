@@ -103,6 +103,9 @@ export interface VerifyReport {
   copy?: CopyReport;
 }
 
+/** The page the patterns, the verification reports and pinned IOVAs count in. */
+export const PAGE = 4096;
+
 /** A copy's destination, page by page: untouched, copied before the source's newest write, or after it. */
 export interface CopyReport {
   untouchedPages: number;
@@ -151,6 +154,8 @@ export interface DeviceRetrieval {
 
 /** A file the kernel would not preserve (it has no LUO handler for its kind). */
 export interface Refusal {
+  /** The buffer or device (by its scenario name) the file belongs to. */
+  owner: string;
   what: string;
   /** The kind of file, as the LUO file handlers go: memfd, memfd-hugetlb, vfio-device, iommufd, ... */
   handler: string;

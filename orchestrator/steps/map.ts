@@ -2,10 +2,9 @@
 // with `iova`, pinned there one after another (a preserved device's mappings
 // are rebuilt at the same addresses after the reboot).
 
+import { PAGE } from '../../contract/agent.js';
 import { parseSize, validBytes } from '../scenario/units.js';
 import { defineStep, recorded } from './define.js';
-
-const PAGE = 4096;
 
 export const map = defineStep('map', {
   model: (a: { device: string; buffers: string[]; iova?: string | number }) => ({

@@ -70,7 +70,7 @@ export const preserve = defineStep('preserve', {
     });
     // What was preserved is retrieved later even when something else was refused.
     const kept = s.buffers.filter((b) => r.tokens[b] !== undefined);
-    const refusals = (d: string) => r.unsupported.filter((u) => u.what.endsWith(` of ${d}`));
+    const refusals = (d: string) => r.unsupported.filter((u) => u.owner === d);
     ctx.state.sessions.set(s.session, {
       buffers: kept.map((b) => ({ ...ctx.state.bufferParam(b), token: r.tokens[b]! })),
       devices: Object.entries(r.devices).map(([name, d]) => ({ name, ...d })),

@@ -3,7 +3,7 @@
 // With copy-of, the canary of late DMA: which pages a copy wrote after its
 // source was last rewritten.
 
-import type { CopyReport, VerifyReport } from '../../contract/agent.js';
+import { PAGE, type CopyReport, type VerifyReport } from '../../contract/agent.js';
 import { addMetric } from '../run/outcome.js';
 import { parseSize, validBytes } from '../scenario/units.js';
 import { defineStep } from './define.js';
@@ -27,7 +27,7 @@ export function describeCorruption(buffer: string, r: VerifyReport): string {
 export function judgeCopy(buffer: string, source: string, writer: string, c: CopyReport): string | undefined {
   if (c.latePages > 0) {
     const runs = c.late.map((r) => `0x${r.offset.toString(16)}+${r.length}`).join(', ');
-    const listed = c.late.reduce((pages, r) => pages + Math.ceil(r.length / 4096), 0);
+    const listed = c.late.reduce((pages, r) => pages + Math.ceil(r.length / PAGE), 0);
     return `buffer ${buffer}: ${c.latePages} page(s) hold ${source} as written by ${writer}: DMA landed after it (at ${runs}${listed < c.latePages ? ', ...' : ''})`;
   }
   if (c.copiedPages === 0)

@@ -1,15 +1,8 @@
 // The pattern engine finds every corrupt byte at its exact offset.
 
 import t from 'tap';
-import {
-  fillPattern,
-  MAX_LISTED_MISMATCHES,
-  PAGE,
-  TAG_BYTES,
-  verifyCopy,
-  verifyPattern,
-} from '../../agents/patterns.js';
-import type { PatternId } from '../../contract/agent.js';
+import { fillPattern, MAX_LISTED_MISMATCHES, TAG_BYTES, verifyCopy, verifyPattern } from '../../agents/patterns.js';
+import { PAGE, type PatternId } from '../../contract/agent.js';
 
 const id = { seed: 7, generation: 1 };
 
