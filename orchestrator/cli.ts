@@ -7,6 +7,7 @@ import { EXIT, type GlobalArgs } from './cli-common.js';
 import { BISECT_EXIT } from './bisect.js';
 import { exitCodeOf } from './errors.js';
 import { LOG_LEVELS } from './log.js';
+import { endStatusLine } from './progress.js';
 
 export async function cli(argv: string[]) {
   const [validate, plan, run, resume, report, bisect, setup, boot, drivers, kernel, { default: yargs }] =
@@ -74,6 +75,7 @@ export async function cli(argv: string[]) {
 function endWith(e: unknown, argv: string[]): never {
   const level = argv[argv.indexOf('--log-level') + 1];
   const verbose = argv.includes('--log-level') && (level === 'debug' || level === 'trace');
+  endStatusLine();
   process.stderr.write(`lustress: ${e instanceof Error ? e.message : String(e)}\n`);
   if (verbose && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
   const code = exitCodeOf(e);

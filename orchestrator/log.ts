@@ -4,6 +4,7 @@
 
 import { Writable } from 'node:stream';
 import { pino, type Logger, type StreamEntry, type Level } from 'pino';
+import { writeAbove } from './progress.js';
 
 export type { Logger } from 'pino';
 
@@ -61,10 +62,11 @@ export function readableLine(json: string): string {
   return `${time} ${level} ${rec.name ? `[${rec.name}] ` : ''}${rec.msg ?? ''}${fields ? ' ' + fields : ''}`;
 }
 
-function readableStream(out: NodeJS.WritableStream): Writable {
+function readableStream(out: NodeJS.WriteStream): Writable {
   return new Writable({
     write(chunk, _enc, done) {
-      for (const line of String(chunk).split('\n')) if (line) out.write(readableLine(line) + '\n');
+      // Above the run's status line, if one is shown.
+      for (const line of String(chunk).split('\n')) if (line) writeAbove(out, readableLine(line) + '\n');
       done();
     },
   });

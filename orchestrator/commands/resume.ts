@@ -4,6 +4,7 @@ import { assertRunDir } from '../run/journal.js';
 import { resumeRun } from '../run/run.js';
 import { viewRun, writeKtap } from '../reports/rebuild.js';
 import { createLogger } from '../log.js';
+import { writeAbove } from '../progress.js';
 import { EXIT, REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs, ReportArgs {
@@ -28,7 +29,7 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
     const summary = await resumeRun({
       runDir: args.runDir,
       log,
-      out: (text) => process.stdout.write(text),
+      out: (text) => writeAbove(process.stdout, text),
       agentLogLevel: args.logLevel,
       reports: reportFiles(args),
     });

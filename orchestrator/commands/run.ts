@@ -9,6 +9,7 @@ import { createRunDir, ensureDir } from '../rundir.js';
 import { createLogger } from '../log.js';
 import { EXIT, REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 import { runProgress } from '../reports/progress.js';
+import { writeAbove } from '../progress.js';
 import { userKernel } from '../kernels/kernels.js';
 import { featureReport } from '../kernels/kconfig.js';
 import { scenarioNeeds } from '../scenario/needs.js';
@@ -129,7 +130,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       hooks: progress.hooks,
       runDir,
       log,
-      out: (text) => process.stdout.write(text),
+      out: (text) => writeAbove(process.stdout, text),
       scenarioText: readFileSync(args.file, 'utf8'),
       keepGoing: args.keepGoing,
       agentLogLevel: args.logLevel,

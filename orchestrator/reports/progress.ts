@@ -15,6 +15,11 @@ export function runProgress(scenario: Scenario, iterations: number): { hooks: Pa
   let failures = 0;
   let lastBlackout: number | undefined;
   let current = '';
+  const figures = (elapsed: number) => [
+    formatDuration(Math.round(elapsed / 1000) * 1000 || 1000),
+    lastBlackout !== undefined ? `last blackout ${(lastBlackout / 1000).toFixed(1)} s` : '',
+    `${failures} failed`,
+  ];
   const show = () => {
     const elapsed = Date.now() - started;
     const eta =
@@ -23,24 +28,15 @@ export function runProgress(scenario: Scenario, iterations: number): { hooks: Pa
         : scenario.durationMs
           ? `ETA ${formatDuration(Math.max(0, scenario.durationMs - elapsed))}`
           : '';
-    line.update(
-      [
-        `iteration ${done + 1}${total !== undefined ? `/${total}` : ''}`,
-        formatDuration(Math.round(elapsed / 1000) * 1000 || 1000),
-        eta,
-        lastBlackout !== undefined ? `last blackout ${(lastBlackout / 1000).toFixed(1)} s` : '',
-        `${failures} failed`,
-        current,
-      ]
-        .filter(Boolean)
-        .join(' | '),
-      true,
-    );
+    // The iteration under way: past the last one there is none (the run is ending).
+    const at = total !== undefined ? `iteration ${Math.min(done + 1, total)}/${total}` : `iteration ${done + 1}`;
+    const [time, blackout, failed] = figures(elapsed);
+    line.update([at, time, eta, blackout, failed, current].filter(Boolean).join(' | '), true);
   };
   return {
     hooks: {
       step: (o) => {
-        current = `${o.target}: ${o.label}`;
+        current = `${o.target}: last ${o.label} (${o.verdict})`;
         show();
       },
       iteration: (o) => {
@@ -50,6 +46,7 @@ export function runProgress(scenario: Scenario, iterations: number): { hooks: Pa
         show();
       },
     },
-    finish: () => line.finish(),
+    finish: () =>
+      line.finish([`${done} iteration(s) done`, ...figures(Date.now() - started)].filter(Boolean).join(' | ')),
   };
 }

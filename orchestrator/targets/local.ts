@@ -45,7 +45,9 @@ export class LocalTarget extends BaseTarget implements Target {
       reject: false,
     });
     this.child = child;
-    void child.then((r) =>
+    this.opts.log.info({ target: this.name, agentPid: child.pid }, 'agent started');
+    void child.then((r) => {
+      this.opts.log.info({ target: this.name, status: r.exitCode ?? r.signal }, 'agent exited');
       this.loss.set(
         new TargetLostError(
           this.name,
@@ -53,8 +55,8 @@ export class LocalTarget extends BaseTarget implements Target {
           `the agent exited (status ${r.exitCode ?? r.signal})`,
           this.consoleExcerpt(),
         ),
-      ),
-    );
+      );
+    });
     const link = new AgentLink(
       this.name,
       (line) => child.stdin.write(line),

@@ -1,0 +1,91 @@
+// The live view through the real CLI in a pseudo-terminal (util-linux
+// `script`), stdout and stderr on the same terminal as a user has them: the
+// screen it leaves must hold every report line and log line whole, each on a
+// line of its own, and one last status line with the right counts. Without a
+// terminal the same run prints the report alone, with no escape sequences.
+
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { LUSTRESS_BIN } from '../../orchestrator/project.js';
+import { prerequisiteMissing } from './helpers/prerequisite.js';
+import { renderScreen } from './helpers/screen.js';
+
+const SCRIPT = '/usr/bin/script';
+const COLUMNS = 160;
+const ITERATIONS = 3;
+const SCENARIO = `version: 1
+targets:
+  here: { local: {} }
+buffers:
+  a: { size: 4MiB }
+steps:
+  - fill: { buffers: [a] }
+  - sleep: 150ms
+  - verify: { buffers: [a] }
+`;
+const KTAP_LINE = /^\s*(KTAP version 1|1\.\.\d+|ok \d+ |not ok \d+ |# )/;
+const LOG_LINE = /^\d\d:\d\d:\d\d (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) +\S/;
+const FINAL_STATUS = new RegExp(`^${ITERATIONS} iteration\\(s\\) done \\| \\d+s \\| 0 failed$`);
+
+function scenarioFile(): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'lustress-live-'));
+  const file = join(dir, 'live.yaml');
+  writeFileSync(file, SCENARIO);
+  return { dir, file };
+}
+
+t.test('on a terminal: status line, report and logs each keep their own lines', async (t) => {
+  const { dir, file } = scenarioFile();
+  // Paths from mkdtemp and the project: no quotes in them.
+  const command = `stty cols ${COLUMNS} rows 50; exec '${process.execPath}' '${LUSTRESS_BIN}' run '${file}' --run-dir '${join(dir, 'run')}' --iterations ${ITERATIONS}`;
+  const r = await execa(SCRIPT, ['-qefc', command, '/dev/null'], { reject: false, stdin: 'ignore', timeout: 120_000 });
+  if (r.exitCode !== 0 && /not found|No such file/.test(r.stderr))
+    return prerequisiteMissing(t, `${SCRIPT}: ${r.stderr}`);
+  t.equal(r.exitCode, 0, 'the run passes', { stderr: r.stderr });
+  t.match(r.stdout, /\x1b\[K/, 'the live view was on (the status line was drawn)');
+  t.match(r.stdout, new RegExp(`iteration ${ITERATIONS}/${ITERATIONS} \\|`), 'the status reached the last iteration');
+  t.notMatch(r.stdout, new RegExp(`iteration ${ITERATIONS + 1}/`), 'the status never counts past the last iteration');
+  const screen = renderScreen(r.stdout, COLUMNS).filter((row) => row !== '');
+  const stray = screen.filter((row) => !KTAP_LINE.test(row) && !LOG_LINE.test(row) && !FINAL_STATUS.test(row));
+  t.same(stray, [], 'every row is a whole report line, a whole log line or the last status', { screen });
+  t.equal(screen.filter((row) => FINAL_STATUS.test(row)).length, 1, 'the status is left once, as the last word');
+  t.notOk(
+    screen.some((row) => KTAP_LINE.test(row) && / \| \d+ failed/.test(row)),
+    'no report line has status text on it',
+  );
+  const steps = screen.filter((row) => /^ {4}ok \d+ \d+\.\d+ /.test(row)).map((row) => row.trim().split(' ')[2]);
+  t.same(
+    steps,
+    Array.from({ length: ITERATIONS }, (_, i) => [1, 2, 3].map((s) => `${i + 1}.${s}`)).flat(),
+    'every step line is there, in order',
+  );
+  t.equal(screen.filter((row) => /^ {2}ok \d+ iteration \d+/.test(row)).length, ITERATIONS, 'every iteration line');
+  t.ok(
+    screen.some((row) => / INFO +agent started target=here/.test(row)),
+    'the first log line is whole',
+  );
+  t.ok(
+    screen.some((row) => / INFO +agent exited target=here status=0$/.test(row)),
+    'a log line mid-view is whole',
+  );
+  t.match(screen.at(-1)!, /^# pass: 3 iteration\(s\)/, 'the run ends with its verdict');
+});
+
+t.test('without a terminal: the report alone, no escape sequences, no status', async (t) => {
+  const { dir, file } = scenarioFile();
+  const r = await execa(
+    process.execPath,
+    [LUSTRESS_BIN, 'run', file, '--run-dir', join(dir, 'run'), '--iterations', String(ITERATIONS)],
+    { reject: false, stdin: 'ignore' },
+  );
+  t.equal(r.exitCode, 0, 'the run passes', { stderr: r.stderr });
+  t.notMatch(r.stdout + r.stderr, /\x1b/, 'no escape sequences');
+  t.notMatch(r.stdout + r.stderr, /iteration \d+\/\d+ \|/, 'no status line');
+  t.ok(
+    r.stdout.split('\n').every((line) => line === '' || KTAP_LINE.test(line)),
+    'stdout is KTAP and diagnostics only',
+  );
+});
