@@ -24,7 +24,15 @@ function soak(n: number, failing: number[]): { iterations: IterationOutcome[]; s
       iteration: i,
       verdict: failed ? 'fail' : 'pass',
       ms: 12_000,
-      metrics: { blackoutMs: 9000 + ((i * 37) % 1500), kernelBlackoutMs: 3000, userspaceMs: 6000 + ((i * 37) % 1500) },
+      metrics: {
+        blackoutMs: 9000 + ((i * 37) % 1500),
+        kernelBlackoutMs: 3000,
+        userspaceMs: 6000 + ((i * 37) % 1500),
+        agentRssBytes: 60 * 2 ** 20 + i * 2 ** 18,
+        verifyGBps: 1 + ((i * 13) % 10) / 20,
+        msiLatencyMs: 0.02 + ((i * 7) % 5) / 1000,
+        dmaBytes: 128 * 2 ** 20,
+      },
     });
     steps.push({
       target: 'vm',
@@ -104,7 +112,7 @@ t.test('the HTML timeline renders in headless Chromium with its chart and failur
     '--disable-sync',
     `--user-data-dir=${join(dir, 'profile')}`,
   ];
-  const shot = await execa(CHROMIUM, [...common, `--screenshot=${png}`, '--window-size=1000,700', `file://${page}`], {
+  const shot = await execa(CHROMIUM, [...common, `--screenshot=${png}`, '--window-size=1000,1200', `file://${page}`], {
     reject: false,
     timeout: 60_000,
   });
@@ -113,9 +121,15 @@ t.test('the HTML timeline renders in headless Chromium with its chart and failur
   t.equal(img.width, 1000);
   t.ok(countColour(img, [0xdd, 0x22, 0x22]) > 20, 'failed iterations are painted red');
   t.ok(countColour(img, [0x33, 0x66, 0xcc]) > 300, 'the blackout line and points are painted');
-  t.match(html, /<polyline class="kernel" [^>]*points="[\d., ]{100,}"/, "the kernel's part is drawn too");
+  t.match(html, /<polyline class="kernelBlackoutMs" [^>]*points="[\d., ]{100,}"/, "the kernel's part is drawn too");
+  for (const figure of ['agentRssBytes', 'verifyGBps', 'msiLatencyMs', 'dmaBytes'])
+    t.match(html, new RegExp(`<polyline class="${figure}" [^>]*points="[\\d., ]{100,}"`), `${figure} is plotted`);
+  t.match(html, /agent RSS \(a leak climbs\) per iteration \(60 iterations, 2 failed\)/);
+  t.match(html, /<title>iteration 60: pass, agent RSS \(a leak climbs\) 75\.0 MiB<\/title>/, 'RSS in MiB');
+  t.match(html, /<title>iteration 2: pass, MSI latency 24\.0 µs<\/title>/, 'MSI latency in µs');
   t.match(html, /dashed: the kernel's part, exec to init/);
   const dom = await execa(CHROMIUM, [...common, '--dump-dom', `file://${page}`], { reject: false, timeout: 60_000 });
-  t.equal(dom.stdout.match(/<circle class="fail"/g)?.length, 2, 'two failure marks in the rendered DOM');
+  t.equal(dom.stdout.match(/<circle class="fail"/g)?.length, 2 * 5, 'two failure marks on each of the five charts');
+  t.equal(dom.stdout.match(/<svg /g)?.length, 5, 'blackout, RSS, verify, MSI and DMA charts');
   t.match(dom.stdout, /60 iterations: 58 passed, 2 did not\. Seed 1234\./);
 });
