@@ -17,12 +17,14 @@ export const REPORT_OPTIONS = {
   junit: { type: 'string', describe: 'write JUnit XML here (one testcase per step per iteration)' },
   json: { type: 'string', describe: 'write the JSON summary (verdicts, metrics with p50/p95/max) here' },
   html: { type: 'string', describe: 'write a self-contained HTML timeline of the run here' },
+  kcidb: { type: 'string', describe: "write the run as KCIDB JSON (KernelCI's results database) here" },
 } as const;
 
 export interface ReportArgs {
   junit?: string;
   json?: string;
   html?: string;
+  kcidb?: string;
 }
 
 /** The report files asked for on the command line. */
@@ -31,5 +33,6 @@ export function reportFiles(args: ReportArgs): ReportArgs {
     ...(args.junit ? { junit: args.junit } : {}),
     ...(args.json ? { json: args.json } : {}),
     ...(args.html ? { html: args.html } : {}),
+    ...(args.kcidb ? { kcidb: args.kcidb } : {}),
   };
 }

@@ -8,7 +8,7 @@ interface Args extends GlobalArgs, ReportArgs {
 
 export const reportCommand: CommandModule<GlobalArgs, Args> = {
   command: 'report <run-dir>',
-  describe: "Rebuild a run's reports from its journal: KTAP on stdout, JUnit, JSON and HTML files on request",
+  describe: "Rebuild a run's reports from its journal: KTAP on stdout, JUnit, JSON, HTML and KCIDB files on request",
   builder: (y) =>
     y
       .positional('run-dir', {

@@ -2,7 +2,7 @@
 // and writes, and what a run writes when it ends, so the two always agree.
 // The journal is streamed, never held: the view keeps one compact outcome per
 // iteration and the first failures in full, and the per-step reports (KTAP,
-// JUnit) read the journal again as they write.
+// JUnit, KCIDB) read the journal again as they write.
 
 import { scanJournal, type JournalRecord } from '../run/journal.js';
 import {
@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../files.js';
 import { checkScenarioText } from '../scenario/load.js';
 import type { Scenario } from '../scenario/model.js';
 import { htmlTimeline } from './html.js';
+import { writeKcidb } from './kcidb.js';
 import { addToCounts, junitClose, junitOpen, suiteClose, suiteOpen, testcase, type SuiteCounts } from './junit.js';
 import { KtapReporter } from './ktap.js';
 
@@ -179,6 +180,7 @@ export interface ReportFiles {
   junit?: string;
   json?: string;
   html?: string;
+  kcidb?: string;
 }
 
 export function writeReports(view: RunView, files: ReportFiles): void {
@@ -189,6 +191,9 @@ export function writeReports(view: RunView, files: ReportFiles): void {
       files.html,
       htmlTimeline(view.scenario.name, view.iterations, view.failures, Number(view.run.options.seed)),
     );
+  }
+  if (files.kcidb) {
+    writeFileAtomic(files.kcidb, (chunk) => writeKcidb({ runDir: view.runDir, scenario: view.scenario.name }, chunk));
   }
 }
 
