@@ -10,20 +10,35 @@ import { LOG_LEVELS } from './log.js';
 import { endStatusLine } from './progress.js';
 
 export async function cli(argv: string[]) {
-  const [validate, plan, run, resume, report, bisect, setup, boot, drivers, kernel, { default: yargs }] =
-    await Promise.all([
-      import('./commands/validate.js'),
-      import('./commands/plan.js'),
-      import('./commands/run.js'),
-      import('./commands/resume.js'),
-      import('./commands/report.js'),
-      import('./commands/bisect.js'),
-      import('./commands/setup.js'),
-      import('./commands/boot.js'),
-      import('./commands/drivers.js'),
-      import('./commands/kernel.js'),
-      import('yargs'),
-    ]);
+  const [
+    validate,
+    plan,
+    run,
+    resume,
+    report,
+    history,
+    compare,
+    bisect,
+    setup,
+    boot,
+    drivers,
+    kernel,
+    { default: yargs },
+  ] = await Promise.all([
+    import('./commands/validate.js'),
+    import('./commands/plan.js'),
+    import('./commands/run.js'),
+    import('./commands/resume.js'),
+    import('./commands/report.js'),
+    import('./commands/history.js'),
+    import('./commands/compare.js'),
+    import('./commands/bisect.js'),
+    import('./commands/setup.js'),
+    import('./commands/boot.js'),
+    import('./commands/drivers.js'),
+    import('./commands/kernel.js'),
+    import('yargs'),
+  ]);
   // yargs adds the camel-case `logLevel` the commands read at run time; its types know only "log-level".
   const root = yargs(argv)
     .scriptName('lustress')
@@ -54,6 +69,8 @@ export async function cli(argv: string[]) {
       .command(run.runCommand)
       .command(resume.resumeCommand)
       .command(report.reportCommand)
+      .command(history.historyCommand)
+      .command(compare.compareCommand)
       .command(bisect.bisectCommand)
       .command(bisect.bisectStepCommand)
       .command(setup.setupCommand)

@@ -51,6 +51,8 @@ export function cliHelp(): string {
     'run',
     'resume',
     'report',
+    'history',
+    'compare',
     'bisect',
     'setup',
     'boot',

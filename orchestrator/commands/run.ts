@@ -15,6 +15,8 @@ import { featureReport } from '../kernels/kconfig.js';
 import { scenarioNeeds } from '../scenario/needs.js';
 import type { Scenario } from '../scenario/model.js';
 import { bisectExitCode, BISECT_EXIT } from '../bisect.js';
+import { baselineOf, judgeRun } from '../history/baseline.js';
+import { COMPARE_OPTIONS, compareOptions, type CompareArgs } from './compare.js';
 
 /** What a kernel the user brings cannot run of this scenario, said before the run starts. */
 async function warnAboutKernel(path: string, scenario: Scenario): Promise<void> {
@@ -44,7 +46,7 @@ async function warnAboutKernel(path: string, scenario: Scenario): Promise<void> 
 
 const round = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(3));
 
-interface Args extends GlobalArgs, ReportArgs {
+interface Args extends GlobalArgs, ReportArgs, CompareArgs {
   file: string;
   kernel?: string;
   initrd?: string;
@@ -54,6 +56,7 @@ interface Args extends GlobalArgs, ReportArgs {
   runDir?: string;
   seed?: number;
   bisect: boolean;
+  baseline?: string;
 }
 
 export const runCommand: CommandModule<GlobalArgs, Args> = {
@@ -84,6 +87,11 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
         describe:
           'exit as git bisect run expects: 0 good, 1 bad, 125 the kernel did not boot, 128 usage error (aborts the bisect)',
       })
+      .option('baseline', {
+        type: 'string',
+        describe: 'when the run ends, compare it with these runs (as lustress compare); a regression exits 1',
+      })
+      .options(COMPARE_OPTIONS)
       .option('seed', {
         type: 'number',
         describe: "seed of the jitter before each kexec (the report's first lines print the one used)",
@@ -122,6 +130,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
           targets: loaded.scenario.targets.map((t) => (t.kind === 'qemu' ? { ...t, initrd: args.initrd! } : t)),
         }
       : loaded.scenario;
+    const baseline = args.baseline ? baselineOf(args.baseline, compareOptions(args)) : undefined;
     if (args.kernel) await warnAboutKernel(args.kernel, scenario);
     const runDir = args.runDir ? ensureDir(args.runDir) : createRunDir(scenario.name);
     const log = createLogger({ level: args.logLevel, file: join(runDir, 'lustress.log') });
@@ -152,5 +161,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
       `# ${summary.verdict}: ${summary.iterations.length} iteration(s) in ${(summary.ms / 1000).toFixed(1)} s; records in ${runDir} (${SUMMARY_FILE}, journal.jsonl)\n`,
     );
     process.exitCode = args.bisect ? bisectExitCode(summary) : summary.verdict === 'fail' ? EXIT.fail : EXIT.pass;
+    if (baseline && judgeRun(runDir, baseline, (text) => process.stdout.write(text)) && process.exitCode === EXIT.pass)
+      process.exitCode = EXIT.fail;
   },
 };

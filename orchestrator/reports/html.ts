@@ -10,7 +10,7 @@ import { distribution } from '../run/stats.js';
 const W = 960;
 const PAD = { left: 64, right: 16, top: 16, bottom: 36 };
 
-function esc(text: string): string {
+export function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
