@@ -1,10 +1,11 @@
 // Soaks on QEMU: 50 short live-update iterations alternating two kernels
-// (A→B→A…) with seeded jitter before each exec; and a run whose
-// orchestrator is killed mid-way, resumed without losing or repeating a step.
+// (A→B→A…) with seeded jitter before each exec; a run whose orchestrator is
+// killed mid-way, resumed without losing or repeating a step; and the
+// morning-after tools (history, compare, KCIDB) on the runs those two left.
 
 import t from 'tap';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { liveUpdateVariant } from '../../orchestrator/kernels/kernels.js';
@@ -16,10 +17,14 @@ import { checkScenarioText } from '../../orchestrator/scenario/load.js';
 import { examplePath, exampleText } from '../../orchestrator/scenario/examples.js';
 import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { guestPrerequisites, testRunDir } from './guest.js';
+import { kcidbValidator } from '../unit/helpers/kcidb-schema.js';
 
 const ITERATIONS = 50;
 const JITTER_MS = 300;
 const CLI = LUSTRESS_BIN;
+
+/** The run directories the tests above leave, for the morning-after tools. */
+const produced: { soak?: string; resumed?: string } = {};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -50,6 +55,7 @@ targets:
     reports: { html: join(runDir, 'soak.html'), junit: join(runDir, 'soak.xml') },
   });
   const orchestratorGrowth = process.memoryUsage().rss - rssBefore;
+  produced.soak = runDir;
   t.equal(
     summary.verdict,
     'pass',
@@ -118,6 +124,7 @@ t.test('a QEMU run killed at random points resumes without losing or repeating a
     child = execa(process.execPath, [CLI, 'resume', runDir], { reject: false });
   }
   const resumed = await child;
+  produced.resumed = runDir;
   t.equal(
     resumed.exitCode,
     0,
@@ -140,4 +147,76 @@ t.test('a QEMU run killed at random points resumes without losing or repeating a
     kills.length,
     `killed at ${kills.join(' and ')} steps; one resume per kill`,
   );
+});
+
+t.test('the morning after, on those runs: history, compare and KCIDB', async (t) => {
+  if (!(await guestPrerequisites(t, ['live-update']))) return;
+  const { soak, resumed } = produced;
+  if (!soak || !resumed) return t.fail('the soak and the resumed run above left no runs to read');
+  const cli = (args: string[]) => execa(process.execPath, [CLI, ...args], { reject: false });
+
+  const history = await cli(['history', soak, resumed, '--json']);
+  t.equal(history.exitCode, 0, 'history reads both runs', { stderr: history.stderr });
+  const h = JSON.parse(history.stdout) as {
+    rows: {
+      runDir: string;
+      iterations: number;
+      releases: string[];
+      failedIterations: number;
+      finished: boolean;
+      metrics: { blackoutMs?: { n: number; p50: number } };
+    }[];
+    flakiness: { kind: string; steps: number; failures: number; high: number }[];
+  };
+  const row = (dir: string) => h.rows.find((r) => resolve(r.runDir) === resolve(dir))!;
+  t.equal(h.rows.length, 2, 'one row per run (one target each)');
+  t.equal(row(soak).iterations, ITERATIONS, 'the soak: every iteration');
+  t.equal(row(soak).metrics.blackoutMs?.n, ITERATIONS, 'the soak: a blackout per iteration');
+  t.ok(
+    row(soak).releases.some((r) => r.endsWith('-lustress-b')),
+    'the soak: kernel B among its releases',
+    row(soak),
+  );
+  t.equal(row(soak).failedIterations, 0);
+  t.equal(row(resumed).iterations, 4, 'the resumed run: its four iterations');
+  t.ok(row(resumed).finished, 'the resumed run ended');
+  const exec = h.flakiness.find((f) => f.kind === 'kexec-exec');
+  t.ok(
+    exec && exec.steps >= ITERATIONS && exec.failures === 0,
+    'kexec-exec over the history: tried, never failed',
+    exec ?? {},
+  );
+  t.ok(exec && exec.high > 0 && exec.high < 0.1, "the failure rate's upper bound says how sure that is", exec ?? {});
+
+  // Both runs: the same kernel, the same scenario (the soak also through kernel B).
+  const compare = await cli(['compare', soak, resumed, '--json']);
+  t.ok(compare.exitCode === 0 || compare.exitCode === 1, 'compare gives a verdict', { stderr: compare.stderr });
+  const c = JSON.parse(compare.stdout) as {
+    regressed: boolean;
+    metrics: { metric: string; base: { n: number }; new: { n: number }; p: number; verdict: string }[];
+    failures: { newLabels: string[] }[];
+  };
+  t.equal(c.regressed, compare.exitCode === 1, 'the exit code is the verdict');
+  const blackout = c.metrics.find((m) => m.metric === 'blackoutMs');
+  t.equal(blackout?.base.n, ITERATIONS, "the soak's blackouts on one side");
+  t.ok(blackout && blackout.new.n >= 1 && blackout.new.n <= 4, "the resumed run's on the other", blackout ?? {});
+  t.ok(blackout && blackout.p > 0 && blackout.p <= 1, 'with a p-value', blackout ?? {});
+  t.ok(
+    c.failures.every((f) => f.newLabels.length === 0),
+    'no failure is new: neither run failed',
+  );
+  t.comment(`compare on these two runs: ${c.regressed ? 'regression' : 'no regression'}; blackout p ${blackout?.p}`);
+
+  const file = join(soak, 'soak.kcidb.json');
+  const report = await cli(['report', soak, '--kcidb', file]);
+  t.equal(report.exitCode, 0, 'report --kcidb', { stderr: report.stderr });
+  const kcidb = JSON.parse(readFileSync(file, 'utf8')) as { tests: { status: string }[]; checkouts: unknown[] };
+  const validate = kcidbValidator();
+  t.ok(validate(kcidb), 'valid against the published KCIDB schema', { errors: validate.errors?.slice(0, 5) });
+  t.equal(kcidb.tests.length, ITERATIONS * 7, 'a test per step per iteration');
+  t.ok(
+    kcidb.tests.every((x) => x.status === 'PASS'),
+    'every one passed',
+  );
+  t.equal(kcidb.checkouts.length, 2, 'a checkout per kernel (A and B)');
 });

@@ -8,13 +8,11 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
-import { Ajv, type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { KCIDB_VERSION, LOG_EXCERPT_MAX, writeKcidb, type KcidbTest } from '../../orchestrator/reports/kcidb.js';
 import { Journal, JOURNAL_FILE, JOURNAL_FORMAT, type JournalRecord } from '../../orchestrator/run/journal.js';
 import type { StepOutcome } from '../../orchestrator/run/outcome.js';
-import { repoPath } from './helpers/repo.js';
+import { kcidbValidator } from './helpers/kcidb-schema.js';
 
 const SCENARIO_FILE = 'kcidb.demo.yaml';
 const SCENARIO = `version: 1
@@ -34,14 +32,6 @@ interface Kcidb {
   checkouts: { id: string; origin: string; comment: string; misc: { release: string } }[];
   builds: { id: string; checkout_id: string; misc: { release: string } }[];
   tests: KcidbTest[];
-}
-
-/** kcidb-io's schema, validated as kcidb-io does: draft-07 with format checking. */
-function kcidbValidator(): ValidateFunction {
-  const schema = JSON.parse(readFileSync(repoPath('orchestrator/reports/kcidb-schema/v5.3.json'), 'utf8'));
-  const ajv = new Ajv({ allErrors: true, strict: true });
-  addFormats.default(ajv);
-  return ajv.compile(schema);
 }
 
 const runRecord = (): JournalRecord => ({
