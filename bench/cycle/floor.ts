@@ -2,7 +2,9 @@
 // (tools/testing/selftests/liveupdate: luo_kexec_simple with its static
 // nolibc init, as vmtest.sh builds it), run as the guest's /init on the same
 // kernel and machine lustress uses. No Node, no 9p, no agent: stage 1
-// preserves a memfd and kexecs, stage 2 retrieves and checks it.
+// preserves a memfd and kexecs, stage 2 retrieves and checks it. Its
+// blackout is split as lustress splits its own (exec to init, init to user
+// space ready) from when the console lines reach the host.
 
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,7 +18,22 @@ import { QEMU_BINARY } from '../../orchestrator/targets/qemu/qemu.js';
 import { withSelftestTree } from '../../orchestrator/kernels/selftests.js';
 
 const STAGE1 = '[STAGE 1] Starting pre-kexec setup';
+/** init.c's last word before reboot(RB_KEXEC): the exec. */
+const EXEC = 'INIT: Stage 1 completed successfully.';
+/** init.c's first word in the new kernel: init is running. */
+const INIT = 'INIT: Starting Stage 2';
+/** The test binary's first word in the new kernel: user space is ready to work. */
+const READY = '[STAGE 2] Starting post-kexec verification';
 const PASSED = 'SIMPLE KEXEC TEST PASSED';
+
+/** The floor's round trip and its blackout in the parts lustress reports, from console lines as the host saw them. */
+export interface FloorTimes {
+  roundTripMs: number;
+  /** The exec to the new kernel's init. */
+  kernelMs: number;
+  /** init to the test binary's first line. */
+  userspaceMs: number;
+}
 
 /** init and luo_kexec_simple, static, built once in the selftest tree. */
 async function buildFloor(log: (m: string) => void): Promise<{ init: string; test: string }> {
@@ -78,8 +95,12 @@ function floorInitrd(dir: string, kernel: Kernel, bins: { init: string; test: st
   return file;
 }
 
-/** Milliseconds from stage 1's start to the test's pass line, measured on the host from the console. */
-export async function floorRoundTrip(spec: QemuTargetSpec, kernel: Kernel, log: (m: string) => void): Promise<number> {
+/** The round trip (stage 1's start to the pass line) and its blackout's parts, timed on the host from the console. */
+export async function floorRoundTrip(
+  spec: QemuTargetSpec,
+  kernel: Kernel,
+  log: (m: string) => void,
+): Promise<FloorTimes> {
   const dir = mkdtempSync(join('/tmp', 'lustress-floor-'));
   const initrd = floorInitrd(dir, kernel, await buildFloor(log));
   const paths = {
@@ -96,15 +117,30 @@ export async function floorRoundTrip(spec: QemuTargetSpec, kernel: Kernel, log: 
     buffer: false,
     reject: false,
   });
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<FloorTimes>((resolve, reject) => {
     let seen = '';
-    let stage1: number | undefined;
+    // When each line was first seen, in the order the round trip prints them.
+    const at = new Map<string, number>();
     child.stdout!.on('data', (c: Buffer) => {
       seen += String(c);
-      if (stage1 === undefined && seen.includes(STAGE1)) stage1 = performance.now();
-      if (stage1 !== undefined && seen.includes(PASSED)) {
+      for (const line of [STAGE1, EXEC, INIT, READY, PASSED])
+        if (!at.has(line) && (line === STAGE1 || at.size > 0) && seen.includes(line)) at.set(line, performance.now());
+      if (at.has(PASSED)) {
         child.kill('SIGKILL');
-        resolve(performance.now() - stage1);
+        const t = (line: string) => {
+          const ms = at.get(line);
+          if (ms === undefined) throw new Error(`the floor guest passed without printing "${line}"`);
+          return ms;
+        };
+        try {
+          resolve({
+            roundTripMs: t(PASSED) - t(STAGE1),
+            kernelMs: t(INIT) - t(EXEC),
+            userspaceMs: t(READY) - t(INIT),
+          });
+        } catch (e) {
+          reject(e as Error);
+        }
       }
     });
     void child.then(() => reject(new Error(`the floor guest ended before passing:\n${seen.slice(-3000)}`)));
