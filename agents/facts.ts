@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Hello } from '../contract/facts.js';
 import { LUSTRESS_VERSION } from '../contract/version.js';
+import { KernelLog } from '../sys/kmsg.js';
 import { iommuGroups, pciFunctions } from '../sys/sysfs.js';
 
 const read = (path: string): string | undefined => {
@@ -37,9 +38,35 @@ function startedMs(pid: number | 'self'): number | undefined {
   return Number.isFinite(ticks) ? (ticks * 1000) / CLOCK_TICKS_PER_S : undefined;
 }
 
+/** The kernel's own word (init/main.c) when it executes init, whatever init is. */
+const RUN_INIT = /^Run \S+ as init process$/;
+
+/**
+ * When the kernel executed init, in ms since boot, from its log; else pid 1's start, which is earlier: pid 1 exists
+ * (as kernel_init) while the kernel still probes drivers and unpacks the initramfs.
+ */
+function initStartedMs(): number | undefined {
+  let usec: number | undefined;
+  try {
+    const log = KernelLog.open('start');
+    try {
+      log.read((r) => {
+        if (!RUN_INIT.test(r.message)) return false;
+        usec = r.usec;
+        return true;
+      });
+    } finally {
+      log.close();
+    }
+  } catch {
+    // No kernel log to read (not root): pid 1's start stands in.
+  }
+  return usec !== undefined ? Math.round(usec / 1000) : startedMs(1);
+}
+
 /** Where the boot went before the hello: init's start, the agent's, Node ready to run it, on the kernel's clock. */
 function startup(uptimeMs: number): Hello['startup'] {
-  const initMs = startedMs(1);
+  const initMs = initStartedMs();
   const agentMs = startedMs('self');
   // Node's own bootstrap ended this long before now (its clock is the process's).
   const nodeReadyMs = uptimeMs - (performance.now() - performance.nodeTiming.bootstrapComplete);

@@ -40,8 +40,9 @@ export interface Hello {
   /** Absent where the agent could not probe; `{ error }` when probing failed. */
   capabilities?: Capabilities | { error: string };
   /**
-   * When this boot's init (pid 1) started, the agent's process, and Node's own bootstrap ended (the agent's code
-   * starts loading), in ms of the kernel's clock (as uptimeMs).
+   * When this boot's kernel executed init (its log's "Run ... as init process"; pid 1's start where the log lost it),
+   * the agent's process started, and Node's own bootstrap ended (the agent's code starts loading), in ms of the
+   * kernel's clock (as uptimeMs).
    */
   startup?: { initMs: number; agentMs: number; nodeReadyMs?: number };
 }

@@ -7,8 +7,7 @@
 // nothing; a present one is evidence. Only Intel VT-d's format is parsed.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SysError } from '../../sys/errors.js';
-import { O_NONBLOCK, O_RDONLY, close, open, readNonBlocking, seekToEnd } from '../../sys/libc.js';
+import { KernelLog } from '../../sys/kmsg.js';
 
 export interface IommuFault {
   access: 'read' | 'write';
@@ -16,20 +15,18 @@ export interface IommuFault {
   reason: string;
 }
 
-const RECORD_MAX = 8192;
-
 export class IommuFaultLog {
-  private fd: number | undefined;
-  private readonly buf = Buffer.alloc(RECORD_MAX);
+  private readonly log: KernelLog | undefined;
   private readonly pattern: RegExp;
 
   constructor(readonly bdf: string) {
+    let log: KernelLog | undefined;
     try {
-      this.fd = open('/dev/kmsg', O_RDONLY | O_NONBLOCK, { bdf });
-      seekToEnd(this.fd, { bdf });
+      log = KernelLog.open('end', { bdf });
     } catch {
-      this.fd = undefined; // no kernel log to read (not root, or no /dev/kmsg): faults are simply not collected
+      log = undefined; // no kernel log to read (not root, or no /dev/kmsg): faults are simply not collected
     }
+    this.log = log;
     this.pattern = new RegExp(
       `\\[DMA (Read|Write)[^\\]]*\\] Request device \\[${bdf.replace(/\./g, '\\.')}\\] fault addr 0x([0-9a-f]+) (.*)$`,
       'i',
@@ -38,24 +35,13 @@ export class IommuFaultLog {
 
   /** Forgets everything logged so far: later `take`s report only newer faults. */
   mark(): void {
-    if (this.fd !== undefined) seekToEnd(this.fd, { bdf: this.bdf });
+    this.log?.skipToEnd();
   }
 
   /** Faults for this device logged since the last mark or take. */
   take(): IommuFault[] {
     const faults: IommuFault[] = [];
-    if (this.fd === undefined) return faults;
-    for (;;) {
-      let n: number | undefined;
-      try {
-        n = readNonBlocking(this.fd, this.buf, { bdf: this.bdf });
-      } catch (e) {
-        if (e instanceof SysError && e.code === 'EPIPE') continue; // records were overwritten before we read them
-        throw e;
-      }
-      if (!n) return faults;
-      const record = this.buf.toString('utf8', 0, n);
-      const message = record.slice(record.indexOf(';') + 1).split('\n')[0]!;
+    this.log?.read(({ message }) => {
       const m = this.pattern.exec(message);
       if (m)
         faults.push({
@@ -63,7 +49,8 @@ export class IommuFaultLog {
           address: BigInt(`0x${m[2]}`),
           reason: m[3]!.trim(),
         });
-    }
+    });
+    return faults;
   }
 
   /** As `take`, but waits up to `ms` for a first fault: the IOMMU's fault interrupt may come after the completion. */
@@ -77,7 +64,6 @@ export class IommuFaultLog {
   }
 
   close(): void {
-    if (this.fd !== undefined) close(this.fd);
-    this.fd = undefined;
+    this.log?.close();
   }
 }

@@ -1,0 +1,62 @@
+// The kernel's log through /dev/kmsg: one record per read(2), as
+// "prio,seq,usec,flags;message" (then continuation lines), never blocking.
+// Records the ring buffer overwrote before they were read (EPIPE) are
+// skipped: the next read gives the oldest one left.
+
+import { SysError } from './errors.js';
+import { O_NONBLOCK, O_RDONLY, close, open, readNonBlocking, seekToEnd, type CallContext } from './libc.js';
+
+/** The longest record the kernel hands out (CONSOLE_EXT_LOG_MAX). */
+const RECORD_MAX = 8192;
+
+export interface KmsgRecord {
+  /** When it was logged, in µs of the kernel's monotonic clock since boot. */
+  usec: number;
+  /** Its first line. */
+  message: string;
+}
+
+export class KernelLog {
+  private readonly buf = Buffer.alloc(RECORD_MAX);
+
+  private constructor(
+    private fd: number | undefined,
+    private readonly ctx: CallContext,
+  ) {}
+
+  /** The log from its oldest record kept, or (`from: 'end'`) from what is logged next. */
+  static open(from: 'start' | 'end', ctx: CallContext = {}): KernelLog {
+    const fd = open('/dev/kmsg', O_RDONLY | O_NONBLOCK, ctx);
+    if (from === 'end') seekToEnd(fd, ctx);
+    return new KernelLog(fd, ctx);
+  }
+
+  /** Skips what is logged so far: the next `read` starts with newer records. */
+  skipToEnd(): void {
+    if (this.fd !== undefined) seekToEnd(this.fd, this.ctx);
+  }
+
+  /** Hands each record not yet read to `each` until none is left or `each` returns true. */
+  read(each: (record: KmsgRecord) => boolean | void): void {
+    if (this.fd === undefined) return;
+    for (;;) {
+      let n: number | undefined;
+      try {
+        n = readNonBlocking(this.fd, this.buf, this.ctx);
+      } catch (e) {
+        if (e instanceof SysError && e.code === 'EPIPE') continue;
+        throw e;
+      }
+      if (!n) return;
+      const record = this.buf.toString('utf8', 0, n);
+      const semicolon = record.indexOf(';');
+      const usec = Number(record.slice(0, semicolon).split(',')[2]);
+      if (each({ usec, message: record.slice(semicolon + 1).split('\n')[0]! })) return;
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) close(this.fd);
+    this.fd = undefined;
+  }
+}

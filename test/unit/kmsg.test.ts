@@ -1,0 +1,61 @@
+// The kernel log as the agent and the drivers read it, on this machine's own
+// /dev/kmsg: records in order with their timestamps, a record written after
+// opening at the end is the one read, and init's start as the kernel logged it.
+
+import t, { type Test } from 'tap';
+import { appendFileSync } from 'node:fs';
+import { gatherHello } from '../../agents/facts.js';
+import { KernelLog, type KmsgRecord } from '../../sys/kmsg.js';
+import { prerequisiteMissing } from './helpers/prerequisite.js';
+
+function opened(t: Test, from: 'start' | 'end'): KernelLog | undefined {
+  try {
+    return KernelLog.open(from);
+  } catch (e) {
+    prerequisiteMissing(t, `/dev/kmsg cannot be read here (${(e as Error).message}); the tests run as root`);
+    return undefined;
+  }
+}
+
+t.test('from the start: every record kept, in order, with its time', async (t) => {
+  const log = opened(t, 'start');
+  if (!log) return;
+  const records: KmsgRecord[] = [];
+  log.read((r) => void records.push(r));
+  log.close();
+  t.ok(records.length > 10, `${records.length} records`);
+  t.ok(
+    records.every((r, i) => Number.isFinite(r.usec) && (i === 0 || r.usec >= records[i - 1]!.usec)),
+    'timestamps are numbers and never go back',
+  );
+  t.ok(
+    records.every((r) => !r.message.includes('\n')),
+    'a message is its first line only',
+  );
+  const init = records.find((r) => /^Run \S+ as init process$/.test(r.message));
+  t.ok(init, "the kernel's record of executing init is kept", { first: records.slice(0, 3) });
+  t.equal(
+    gatherHello(false).startup?.initMs,
+    Math.round(init!.usec / 1000),
+    "the hello's init start is that record's time, not pid 1's (which is earlier)",
+  );
+});
+
+t.test('from the end: only what is logged after opening, and stopping early', async (t) => {
+  const log = opened(t, 'end');
+  if (!log) return;
+  const seen: string[] = [];
+  log.read((r) => void seen.push(r.message));
+  t.same(seen, [], 'nothing old');
+  const mark = `lustress kmsg test ${process.pid} ${Date.now()}`;
+  appendFileSync('/dev/kmsg', `${mark} a\n`);
+  appendFileSync('/dev/kmsg', `${mark} b\n`);
+  log.read((r) => {
+    seen.push(r.message);
+    return true;
+  });
+  t.same(seen, [`${mark} a`], 'the first new record, and no further when told to stop');
+  log.read((r) => void seen.push(r.message));
+  t.same(seen, [`${mark} a`, `${mark} b`], 'the next read goes on after it');
+  log.close();
+});
