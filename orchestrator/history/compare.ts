@@ -155,18 +155,28 @@ function compareFailures(target: string, base: Side, next: Side, opts: CompareOp
     });
 }
 
-/** BASE against NEW, target by target (by name); refused when they share no target. */
+/**
+ * Which target of BASE is compared with which of NEW: those of the same name; or, where each side ran one target
+ * under different names (a scenario's default against a soak's "vm"), that one with that one.
+ */
+function pairTargets(base: Map<string, Side>, next: Map<string, Side>): [string, string][] {
+  const common = [...next.keys()].filter((t) => base.has(t)).sort();
+  if (common.length) return common.map((t) => [t, t]);
+  if (base.size === 1 && next.size === 1) return [[[...base.keys()][0]!, [...next.keys()][0]!]];
+  throw new ConfigError(
+    `BASE (targets ${[...base.keys()].join(', ') || 'none'}) and NEW (targets ${[...next.keys()].join(', ') || 'none'}) share no target to compare`,
+  );
+}
+
+/** BASE against NEW, target by target; refused when no target of one side can be paired with one of the other. */
 export function compareRuns(base: RunDigest[], next: RunDigest[], opts: CompareOptions): Comparison {
   const b = pool(base);
   const n = pool(next);
-  const common = [...n.keys()].filter((t) => b.has(t)).sort();
-  if (!common.length) {
-    throw new ConfigError(
-      `BASE (targets ${[...b.keys()].join(', ') || 'none'}) and NEW (targets ${[...n.keys()].join(', ') || 'none'}) share no target to compare`,
-    );
-  }
-  const metrics = common.flatMap((t) => compareMetrics(t, b.get(t)!, n.get(t)!, opts));
-  const failures = common.flatMap((t) => compareFailures(t, b.get(t)!, n.get(t)!, opts));
+  const pairs = pairTargets(b, n);
+  const paired = new Set(pairs.flat());
+  const label = ([bt, nt]: [string, string]) => (bt === nt ? nt : `${nt} (base: ${bt})`);
+  const metrics = pairs.flatMap((p) => compareMetrics(label(p), b.get(p[0])!, n.get(p[1])!, opts));
+  const failures = pairs.flatMap((p) => compareFailures(label(p), b.get(p[0])!, n.get(p[1])!, opts));
   return {
     base: base.map((r) => r.runDir),
     new: next.map((r) => r.runDir),
@@ -174,7 +184,7 @@ export function compareRuns(base: RunDigest[], next: RunDigest[], opts: CompareO
     alpha: opts.alpha,
     metrics,
     failures,
-    unmatched: [...new Set([...b.keys(), ...n.keys()])].filter((t) => !common.includes(t)).sort(),
+    unmatched: [...new Set([...b.keys(), ...n.keys()])].filter((t) => !paired.has(t)).sort(),
     regressed: [...metrics, ...failures].some((c) => c.verdict === 'regressed'),
   };
 }

@@ -136,6 +136,23 @@ t.test('compare takes directories of runs as sets', async (t) => {
   t.equal((JSON.parse(around.stdout) as Comparison).base.length, 3, 'a NEW run inside BASE is not its own baseline');
 });
 
+t.test('compare pairs the one target of each side when their names differ', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lustress-compare-'));
+  const base = run(dir, 'soak', { metrics: steady(51), target: 'vm' });
+  const quiet = await lustress(['compare', base, run(dir, 'example', { metrics: steady(52), target: 'default' })]);
+  t.equal(quiet.exitCode, 0, 'compared, and the same machine: no regression', { stderr: quiet.stderr });
+  const slow = await lustress([
+    'compare',
+    base,
+    run(dir, 'example-slow', { metrics: steady(53, 1.3), target: 'default' }),
+    '--json',
+  ]);
+  t.equal(slow.exitCode, 1, 'a slower one is flagged');
+  const c = JSON.parse(slow.stdout) as Comparison;
+  t.equal(c.metrics.find((m) => m.metric === 'blackoutMs')?.target, 'default (base: vm)', 'the pairing is named');
+  t.same(c.unmatched, [], 'neither target is left out');
+});
+
 t.test('compare flags failures new in NEW, and a failure rate that rose (Fisher)', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lustress-compare-'));
   const base = run(dir, 'base', { metrics: steady(31) });
@@ -180,10 +197,12 @@ t.test('compare refuses a bad directory or option in one line (exit 2)', async (
   const itself = await lustress(['compare', base, base]);
   t.equal(itself.exitCode, 2);
   t.equal(itself.stderr, `lustress: ${base} holds no run besides those being compared with it`);
-  const other = run(dir, 'other', { metrics: steady(42), target: 'metal' });
-  const o = await lustress(['compare', base, other]);
+  const others = join(dir, 'others');
+  run(others, 'metal', { metrics: steady(42), target: 'metal' });
+  run(others, 'rack', { metrics: steady(43), target: 'rack' });
+  const o = await lustress(['compare', base, others]);
   t.equal(o.exitCode, 2);
-  t.match(o.stderr, /share no target/);
+  t.match(o.stderr, /share no target/, 'two targets of other names: nothing to pair');
 });
 
 const LOCAL = `version: 1
