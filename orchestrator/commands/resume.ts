@@ -5,6 +5,7 @@ import { resumeRun } from '../run/run.js';
 import { viewRun, writeKtap } from '../reports/rebuild.js';
 import { createLogger } from '../log.js';
 import { writeAbove } from '../progress.js';
+import { runProgress } from '../reports/progress.js';
 import { EXIT, REPORT_OPTIONS, reportFiles, type GlobalArgs, type ReportArgs } from '../cli-common.js';
 
 interface Args extends GlobalArgs, ReportArgs {
@@ -26,13 +27,16 @@ export const resumeCommand: CommandModule<GlobalArgs, Args> = {
   handler: async (args) => {
     assertRunDir(args.runDir);
     const log = createLogger({ level: args.logLevel, file: join(args.runDir, 'lustress.log') });
+    const progress = runProgress();
     const summary = await resumeRun({
       runDir: args.runDir,
       log,
       out: (text) => writeAbove(process.stdout, text),
+      hooks: progress.hooks,
       agentLogLevel: args.logLevel,
       reports: reportFiles(args),
     });
+    progress.finish();
     if (!summary) {
       writeKtap(viewRun(args.runDir), (text) => process.stdout.write(text));
       process.stdout.write(`# ${args.runDir} had already ended: nothing to resume\n`);

@@ -134,7 +134,7 @@ export const runCommand: CommandModule<GlobalArgs, Args> = {
     if (args.kernel) await warnAboutKernel(args.kernel, scenario);
     const runDir = args.runDir ? ensureDir(args.runDir) : createRunDir(scenario.name);
     const log = createLogger({ level: args.logLevel, file: join(runDir, 'lustress.log') });
-    const progress = runProgress(scenario, args.iterations ?? scenario.iterations);
+    const progress = runProgress();
     const summary = await runScenario(scenario, {
       hooks: progress.hooks,
       runDir,

@@ -24,7 +24,7 @@ import { makeTarget } from '../targets/factory.js';
 import { runTarget, type RunHooks, type TargetRunOptions } from './engine.js';
 import { JOURNAL_FORMAT, Journal } from './journal.js';
 import { guestSlots, limited } from './limit.js';
-import { combine, type RunSummary, type StepOutcome } from './outcome.js';
+import { combine, type IterationOutcome, type RunSummary, type StepOutcome } from './outcome.js';
 import {
   resolveSettings,
   settingsFromRecord,
@@ -44,9 +44,21 @@ export interface RunOptions extends SettingsOverrides {
   scenarioText: string;
   agentLogLevel?: string;
   /** Extra observers (progress line, tests). */
-  hooks?: Partial<RunHooks>;
+  hooks?: Partial<RunObservers>;
   /** Reports to write when the run ends (besides summary.json in the run directory). */
   reports?: ReportFiles;
+}
+
+/** What a run is about to do, for an observer that shows its progress: what is recorded already (on a resume). */
+export interface RunStart {
+  scenario: Scenario;
+  settings: RunSettings;
+  recorded: IterationOutcome[];
+}
+
+/** The engine's hooks, and the start of the run. */
+export interface RunObservers extends RunHooks {
+  begin(run: RunStart): void;
 }
 
 export async function runScenario(scenario: Scenario, opts: RunOptions): Promise<RunSummary> {
@@ -144,6 +156,7 @@ async function execute(
   );
   // A resumed run's report starts with what was already recorded.
   if (resumed) for (const t of scenario.targets) replay(resumed, reporter, t.name);
+  opts.hooks?.begin?.({ scenario, settings, recorded: resumed?.iterations ?? [] });
   const hooks: RunHooks = {
     boot: (t, h) => {
       reporter.boot(t, bootFacts(h));
