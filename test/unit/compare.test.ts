@@ -17,6 +17,7 @@ import { fisherGreater } from '../../orchestrator/history/fisher.js';
 import { mannWhitney } from '../../orchestrator/history/mann-whitney.js';
 import { COMPARE_FILE } from '../../orchestrator/history/baseline.js';
 import { gaussian, writeRun, type SyntheticRun } from './helpers/runs.js';
+import { localScenario } from './helpers/local-scenario.js';
 
 const lustress = (args: string[]) =>
   execa(process.execPath, [LUSTRESS_BIN, ...args], { reject: false, stdin: 'ignore' });
@@ -205,15 +206,7 @@ t.test('compare refuses a bad directory or option in one line (exit 2)', async (
   t.match(o.stderr, /share no target/, 'two targets of other names: nothing to pair');
 });
 
-const LOCAL = `version: 1
-targets:
-  here: { local: {} }
-buffers:
-  a: { size: 1MiB }
-steps:
-  - fill: { buffers: [a] }
-  - verify: { buffers: [a] }
-`;
+const LOCAL = localScenario({ size: '1MiB' });
 
 t.test('run --baseline: the verdict in the report and compare.json, a regression exits 1', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lustress-baseline-'));

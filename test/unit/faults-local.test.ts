@@ -14,19 +14,11 @@ import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { JOURNAL_FILE, readJournal, type JournalRecord } from '../../orchestrator/run/journal.js';
 import { seededRandom } from '../../orchestrator/run/stats.js';
 import { prerequisiteMissing } from './helpers/prerequisite.js';
+import { localScenario } from './helpers/local-scenario.js';
 
 const ITERATIONS = 6;
 const STEPS = 3;
-const SCENARIO = `version: 1
-targets:
-  here: { local: {} }
-buffers:
-  a: { size: 4MiB }
-steps:
-  - fill: { buffers: [a] }
-  - sleep: 150ms
-  - verify: { buffers: [a] }
-`;
+const SCENARIO = localScenario({ size: '4MiB', sleep: '150ms' });
 
 const lustress = (args: string[]) =>
   execa(process.execPath, [LUSTRESS_BIN, ...args], { reject: false, stdin: 'ignore', stripFinalNewline: false });

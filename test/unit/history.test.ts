@@ -6,7 +6,7 @@
 // computed independently; the trend page rendered by headless Chromium.
 
 import t from 'tap';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -14,10 +14,10 @@ import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { JOURNAL_FILE } from '../../orchestrator/run/journal.js';
 import { seededRandom } from '../../orchestrator/run/stats.js';
 import type { History } from '../../orchestrator/history/history.js';
-import { countColour, decodePng } from './helpers/png.js';
+import { haveChromium, renderedDom, screenshot } from './helpers/chromium.js';
+import { countColour } from './helpers/png.js';
 import { gaussian, writeRun } from './helpers/runs.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const DAY0 = Date.UTC(2026, 10, 1, 22, 0);
 const HOUR = 3_600_000;
 const BIG = 100_000;
@@ -159,11 +159,7 @@ t.test('history refuses a directory that does not exist, in one line', async (t)
 });
 
 t.test('the trend page renders in headless Chromium with its points, bands and red failures', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') t.fail('chromium is missing (lustress setup --for-tests installs it)');
-    else t.plan(0, 'chromium is missing (lustress setup --for-tests installs it)');
-    return;
-  }
+  if (!haveChromium(t)) return;
   const out = mkdtempSync(join(tmpdir(), 'lustress-trend-'));
   const page = join(out, 'trend.html');
   const r = await lustress(['history', dir, '--html', page]);
@@ -172,29 +168,13 @@ t.test('the trend page renders in headless Chromium with its points, bands and r
   t.notMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'self-contained: no script, nothing fetched');
   t.equal(html.match(/<svg /g)?.length, 4, 'blackout, verify, DMA and MSI');
   t.match(html, /Flakiness by step kind[\s\S]*1 in 30 \(95% CI 0\.92%–11%\)/);
-  const common = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${join(out, 'profile')}`,
-  ];
-  const png = join(out, 'shot.png');
-  const shot = await execa(CHROMIUM, [...common, `--screenshot=${png}`, '--window-size=1000,1200', `file://${page}`], {
-    reject: false,
-    timeout: 60_000,
-  });
-  t.ok(existsSync(png), `chromium wrote a screenshot (${shot.stderr.split('\n').slice(-2).join(' ')})`);
-  const img = decodePng(readFileSync(png));
+  const img = await screenshot(t, page, out, 1000, 1200);
   t.equal(img.width, 1000);
   t.ok(countColour(img, [0xdd, 0x22, 0x22]) > 100, 'runs with failures are painted red');
   t.ok(countColour(img, [0x33, 0x66, 0xcc]) > 2000, 'p50 points and lines are painted');
   t.ok(countColour(img, [0xbc, 0xd3, 0xf0], 10) > 2000, 'the p95 bands are painted');
-  const dom = await execa(CHROMIUM, [...common, '--dump-dom', `file://${page}`], { reject: false, timeout: 60_000 });
+  const dom = await renderedDom(page, out);
   // Four runs failed (1, 2, 100, 200), each marked on the four charts; the soak measured blackout only.
-  t.equal(dom.stdout.match(/<circle class="fail"/g)?.length, 16, 'four failed runs on each of four charts');
-  t.equal(dom.stdout.match(/<circle class="pass"/g)?.length, 297 + 296 * 3, 'every other run a point');
+  t.equal(dom.match(/<circle class="fail"/g)?.length, 16, 'four failed runs on each of four charts');
+  t.equal(dom.match(/<circle class="pass"/g)?.length, 297 + 296 * 3, 'every other run a point');
 });

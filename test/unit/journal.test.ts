@@ -22,16 +22,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { JOURNAL_FILE, readJournal } from '../../orchestrator/run/journal.js';
+import { localScenario } from './helpers/local-scenario.js';
 
-const SCENARIO = `version: 1
-targets:
-  here: { local: {} }
-buffers:
-  a: { size: 1MiB }
-steps:
-  - fill: { buffers: [a] }
-  - verify: { buffers: [a] }
-`;
+const SCENARIO = localScenario({ size: '1MiB' });
 
 const lustress = (args: string[], opts: { nodeArgs?: string[] } = {}) =>
   execa(process.execPath, [...(opts.nodeArgs ?? []), LUSTRESS_BIN, ...args], {

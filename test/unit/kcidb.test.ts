@@ -13,18 +13,10 @@ import { KCIDB_VERSION, LOG_EXCERPT_MAX, writeKcidb, type KcidbTest } from '../.
 import { Journal, JOURNAL_FILE, JOURNAL_FORMAT, type JournalRecord } from '../../orchestrator/run/journal.js';
 import type { StepOutcome } from '../../orchestrator/run/outcome.js';
 import { kcidbValidator } from './helpers/kcidb-schema.js';
+import { localScenario } from './helpers/local-scenario.js';
 
 const SCENARIO_FILE = 'kcidb.demo.yaml';
-const SCENARIO = `version: 1
-targets:
-  here: { local: {} }
-buffers:
-  a: { size: 4MiB }
-steps:
-  - fill: { buffers: [a] }
-  - sleep: 1ms
-  - verify: { buffers: [a] }
-`;
+const SCENARIO = localScenario({ size: '4MiB', sleep: '1ms' });
 const T0 = Date.UTC(2026, 11, 2, 12, 0, 0);
 
 interface Kcidb {

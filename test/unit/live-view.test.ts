@@ -15,20 +15,12 @@ import { LUSTRESS_BIN } from '../../orchestrator/project.js';
 import { JOURNAL_FILE, readJournal } from '../../orchestrator/run/journal.js';
 import { prerequisiteMissing } from './helpers/prerequisite.js';
 import { renderScreen } from './helpers/screen.js';
+import { localScenario } from './helpers/local-scenario.js';
 
 const SCRIPT = '/usr/bin/script';
 const COLUMNS = 160;
 const ITERATIONS = 3;
-const SCENARIO = `version: 1
-targets:
-  here: { local: {} }
-buffers:
-  a: { size: 4MiB }
-steps:
-  - fill: { buffers: [a] }
-  - sleep: 150ms
-  - verify: { buffers: [a] }
-`;
+const SCENARIO = localScenario({ size: '4MiB', sleep: '150ms' });
 const KTAP_LINE = /^\s*(KTAP version 1|1\.\.\d+|ok \d+ |not ok \d+ |# )/;
 const LOG_LINE = /^\d\d:\d\d:\d\d (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) +\S/;
 const finalStatus = (n: number) => new RegExp(`^${n} iteration\\(s\\) done \\| \\d+s \\| 0 failed$`);

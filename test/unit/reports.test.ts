@@ -2,17 +2,15 @@
 // browser (headless Chromium) renders with its chart and failure marks.
 
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { htmlTimeline } from '../../orchestrator/reports/html.js';
 import { junitReport } from '../../orchestrator/reports/junit.js';
 import { resultLine } from '../../orchestrator/reports/ktap.js';
 import type { IterationOutcome, StepOutcome } from '../../orchestrator/run/outcome.js';
-import { countColour, decodePng } from './helpers/png.js';
-
-const CHROMIUM = '/usr/bin/chromium';
+import { haveChromium, renderedDom, screenshot } from './helpers/chromium.js';
+import { countColour } from './helpers/png.js';
 
 function soak(n: number, failing: number[]): { iterations: IterationOutcome[]; steps: StepOutcome[] } {
   const iterations: IterationOutcome[] = [];
@@ -90,34 +88,14 @@ t.test("JUnit: a reboot's testcase carries the blackout and its breakdown as pro
 });
 
 t.test('the HTML timeline renders in headless Chromium with its chart and failure marks', async (t) => {
-  if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') t.fail('chromium is missing (lustress setup --for-tests installs it)');
-    else t.plan(0, 'chromium is missing (lustress setup --for-tests installs it)');
-    return;
-  }
+  if (!haveChromium(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'lustress-html-'));
   const { iterations, steps } = soak(60, [7, 41]);
   const html = htmlTimeline('soak', iterations, steps, 1234);
   t.notMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'self-contained: no script, nothing fetched');
   const page = join(dir, 'timeline.html');
   writeFileSync(page, html);
-  const png = join(dir, 'shot.png');
-  const common = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    `--user-data-dir=${join(dir, 'profile')}`,
-  ];
-  const shot = await execa(CHROMIUM, [...common, `--screenshot=${png}`, '--window-size=1000,1200', `file://${page}`], {
-    reject: false,
-    timeout: 60_000,
-  });
-  t.ok(existsSync(png), `chromium wrote a screenshot (${shot.stderr.split('\n').slice(-2).join(' ')})`);
-  const img = decodePng(readFileSync(png));
+  const img = await screenshot(t, page, dir, 1000, 1200);
   t.equal(img.width, 1000);
   t.ok(countColour(img, [0xdd, 0x22, 0x22]) > 20, 'failed iterations are painted red');
   t.ok(countColour(img, [0x33, 0x66, 0xcc]) > 300, 'the blackout line and points are painted');
@@ -128,8 +106,8 @@ t.test('the HTML timeline renders in headless Chromium with its chart and failur
   t.match(html, /<title>iteration 60: pass, agent RSS \(a leak climbs\) 75\.0 MiB<\/title>/, 'RSS in MiB');
   t.match(html, /<title>iteration 2: pass, MSI latency 24\.0 µs<\/title>/, 'MSI latency in µs');
   t.match(html, /dashed: the kernel's part, exec to init/);
-  const dom = await execa(CHROMIUM, [...common, '--dump-dom', `file://${page}`], { reject: false, timeout: 60_000 });
-  t.equal(dom.stdout.match(/<circle class="fail"/g)?.length, 2 * 5, 'two failure marks on each of the five charts');
-  t.equal(dom.stdout.match(/<svg /g)?.length, 5, 'blackout, RSS, verify, MSI and DMA charts');
-  t.match(dom.stdout, /60 iterations: 58 passed, 2 did not\. Seed 1234\./);
+  const dom = await renderedDom(page, dir);
+  t.equal(dom.match(/<circle class="fail"/g)?.length, 2 * 5, 'two failure marks on each of the five charts');
+  t.equal(dom.match(/<svg /g)?.length, 5, 'blackout, RSS, verify, MSI and DMA charts');
+  t.match(dom, /60 iterations: 58 passed, 2 did not\. Seed 1234\./);
 });
