@@ -35,18 +35,13 @@ export function luoMethods(
   };
 }
 
-/** Preserves one file; undefined when done, the refusal when the kernel has no handler for it. */
-function preserveOne(
-  session: LuoSession,
-  fd: number,
-  token: bigint,
-  file: Omit<Refusal, 'errno'>,
-): Refusal | undefined {
+/** Preserves one file; undefined when done, the errno when the kernel has no handler for it. */
+function refusedErrno(session: LuoSession, fd: number, token: bigint): string | undefined {
   try {
     session.preserve(fd, token);
     return undefined;
   } catch (e) {
-    if (e instanceof SysError && UNSUPPORTED_ERRNOS.has(e.code)) return { ...file, errno: e.code };
+    if (e instanceof SysError && UNSUPPORTED_ERRNOS.has(e.code)) return e.code;
     throw e;
   }
 }
@@ -61,9 +56,8 @@ function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'p
   let token = 1n;
   for (const b of p.buffers) {
     const handler = b.backing === 'hugetlb' ? 'memfd-hugetlb' : 'memfd';
-    const what = `${b.backing} buffer ${b.name}`;
-    const refused = preserveOne(session, state.buffer(b).fd, token, { owner: b.name, what, handler });
-    if (refused) unsupported.push(refused);
+    const errno = refusedErrno(session, state.buffer(b).fd, token);
+    if (errno) unsupported.push({ owner: b.name, what: `${b.backing} buffer ${b.name}`, handler, errno });
     else tokens[b.name] = String(token);
     token++;
   }
@@ -72,12 +66,8 @@ function preserve(state: AgentState, p: AgentParams<'preserve'>): AgentResult<'p
     const device = state.devices.get(name);
     if (!device) throw new RpcError(ERR.failed, `device ${name} is not bound in this boot`);
     for (const f of device.preservableFds()) {
-      const refused = preserveOne(session, f.fd, token, {
-        owner: name,
-        what: `${f.kind} fd of ${name}`,
-        handler: f.kind,
-      });
-      if (refused) unsupported.push(refused);
+      const errno = refusedErrno(session, f.fd, token);
+      if (errno) unsupported.push({ owner: name, what: `${f.kind} fd of ${name}`, handler: f.kind, errno });
       else if (f.kind === 'vfio-device') {
         const iovas = Object.fromEntries([...device.iovas].map(([b, iova]) => [b, String(iova)]));
         devices[name] = { bdf: device.bdf, token: String(token), iovas };
@@ -146,9 +136,7 @@ export function probePreservable(
   try {
     const verdicts: Record<string, string> = {};
     let token = 1n;
-    for (const c of candidates)
-      verdicts[c.kind] =
-        preserveOne(session, c.fd, token++, { owner: c.kind, what: c.kind, handler: c.kind })?.errno ?? 'ok';
+    for (const c of candidates) verdicts[c.kind] = refusedErrno(session, c.fd, token++) ?? 'ok';
     return verdicts;
   } finally {
     // Closing an outgoing session un-preserves what it holds.
