@@ -14,7 +14,7 @@ interface Args extends GlobalArgs {
 export const setupCommand: CommandModule<GlobalArgs, Args> = {
   command: 'setup',
   describe:
-    'Install what the QEMU target needs (QEMU >= 8, busybox, kexec-tools, kernel build tools) and fetch/build the kernels',
+    'Install what the QEMU target needs (QEMU >= 8, busybox, e2fsprogs, kernel build tools) and fetch/build the kernels',
   builder: (y) =>
     y
       .option('json', JSON_FLAG)

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { Kernel } from '../../kernels/kernels.js';
 import { GUEST_HUGE_PAGES, type QemuTargetSpec } from '../../scenario/spec.js';
 import { DISPOSABLE_CMDLINE_FLAG } from '../../../contract/facts.js';
+import type { AgentRoot } from './agent-root.js';
 
 export const AGENT_PORT_NAME = 'lustress.agent';
 
@@ -15,6 +16,8 @@ export interface GuestPaths {
   nodePath: string;
   agentSocket: string;
   qmpSocket: string;
+  /** The agent's root image, given to the guest as a virtio-pmem device. */
+  agentRoot?: AgentRoot;
 }
 
 /**
@@ -31,7 +34,7 @@ export function guestCmdline(
   spec: QemuTargetSpec,
   kernel: Kernel,
   paths: Pick<GuestPaths, 'runDir' | 'projectDir' | 'nodePath'>,
-  opts: { logLevel?: string; ssh?: SshForward; agent?: 'bundle' | 'modules' } = {},
+  opts: { logLevel?: string; ssh?: SshForward; agent?: AgentEntry } = {},
 ): string {
   const words = [
     'console=ttyS0,115200',
@@ -61,6 +64,14 @@ export function guestCmdline(
   return words.join(' ');
 }
 
+/**
+ * How the guest's /init starts the agent: `modules` the compiled module tree
+ * and `bundle` the one-file agent, both from the host root over 9p; `root`
+ * the bundle and Node from the agent root device (the bundle over 9p where
+ * the kernel cannot mount it).
+ */
+export type AgentEntry = 'modules' | 'bundle' | 'root';
+
 export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: string, ssh?: SshForward): string[] {
   const args = [
     '-nodefaults',
@@ -75,7 +86,7 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
     '-machine',
     'q35,kernel-irqchip=split',
     '-m',
-    `${Math.floor(spec.memoryBytes / 2 ** 20)}M`,
+    memoryOption(spec.memoryBytes, paths.agentRoot),
     '-smp',
     String(spec.cpus),
     '-kernel',
@@ -108,6 +119,15 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
     '-device',
     'virtio-9p-pci,fsdev=rundir,mount_tag=rundir',
   );
+  if (paths.agentRoot) {
+    // share=off: the guest's view is a private mapping; nothing it does reaches the image file.
+    args.push(
+      '-object',
+      `memory-backend-file,id=agentroot,mem-path=${paths.agentRoot.image},size=${paths.agentRoot.bytes},share=off`,
+      '-device',
+      'virtio-pmem-pci,memdev=agentroot,id=agentroot-pmem',
+    );
+  }
   if (ssh) {
     // restrict=on: the guest reaches nothing; only this forward reaches it.
     args.push(
@@ -149,6 +169,12 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
 export const NVME_IMAGE_BYTES = 256 * 2 ** 20;
 
 /** Where the image of the NVMe device on root port `port` of a target lives. */
+/** Guest RAM and, with an agent root, maxmem: RAM plus the device memory the agent root's image is mapped into. */
+function memoryOption(memoryBytes: number, agentRoot: AgentRoot | undefined): string {
+  const mib = Math.floor(memoryBytes / 2 ** 20);
+  return agentRoot ? `${mib}M,maxmem=${mib + Math.ceil(agentRoot.bytes / 2 ** 30) * 1024}M` : `${mib}M`;
+}
+
 export function nvmeImagePath(runDir: string, target: string, port: number): string {
   return join(runDir, `nvme-${target}-${port}.img`);
 }

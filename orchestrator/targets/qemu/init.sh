@@ -12,11 +12,6 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 
 say() { echo "lustress-init: $*" > /dev/console; }
-arg() {
-	for w in $(cat /proc/cmdline); do
-		case "$w" in "$1="*) echo "${w#*=}"; return ;; esac
-	done
-}
 die() {
 	say "FATAL: $*"
 	# Nothing useful can run; end the guest so the orchestrator sees it at once.
@@ -30,10 +25,20 @@ if [ -f /lib/lustress/modules.order ]; then
 	done
 fi
 
-run=$(arg lustress.run)
-project=$(arg lustress.project)
-portname=$(arg lustress.port)
-node=$(arg lustress.node)
+# The lustress.* words of the kernel command line, read once and without a
+# subshell per word (each fork is milliseconds under TCG, in the blackout).
+read -r cmdline < /proc/cmdline
+for w in $cmdline; do
+	case "$w" in
+		lustress.run=*) run=${w#*=} ;;
+		lustress.project=*) project=${w#*=} ;;
+		lustress.port=*) portname=${w#*=} ;;
+		lustress.node=*) node=${w#*=} ;;
+		lustress.loglevel=*) loglevel=${w#*=} ;;
+		lustress.ssh=*) sshdir=${w#*=} ;;
+		lustress.agent=*) agent=${w#*=} ;;
+	esac
+done
 [ -n "$run" ] && [ -n "$project" ] && [ -n "$portname" ] && [ -n "$node" ] || die "lustress.run, lustress.project, lustress.port and lustress.node must all be on the command line"
 
 mkdir -p /host
@@ -63,20 +68,18 @@ mount -t 9p -o "$opts,rw" rundir "/host$run" || die "cannot mount the run direct
 port=
 for try in 1 2 3 4 5 6 7 8 9 10; do
 	for p in /sys/class/virtio-ports/*; do
-		[ "$(cat "$p/name" 2> /dev/null)" = "$portname" ] && port=/dev/${p##*/}
+		read -r name 2> /dev/null < "$p/name" && [ "$name" = "$portname" ] && port=/dev/${p##*/}
 	done
 	[ -n "$port" ] && break
 	sleep 0.5
 done
 [ -n "$port" ] || die "no virtio-serial port named $portname"
 
-loglevel=$(arg lustress.loglevel)
 [ -n "$loglevel" ] || loglevel=info
-boot=$(cat /proc/sys/kernel/random/boot_id)
+read -r boot < /proc/sys/kernel/random/boot_id
 
 # lustress.ssh=DIR: an sshd from the host's root on the virtio-net NIC, whose
 # host side is a loopback-only port forward (for ssh target tests and people).
-sshdir=$(arg lustress.ssh)
 if [ -n "$sshdir" ]; then
 	nic=
 	for i in /sys/class/net/*; do
@@ -91,13 +94,37 @@ if [ -n "$sshdir" ]; then
 	chroot /host /usr/sbin/sshd -f "$sshdir/sshd_config" -E "$run/sshd-$boot.log" || say "sshd did not start (see $run/sshd-$boot.log)"
 fi
 
-# lustress.agent=bundle: the one-file agent (one 9p read after a kexec, not a module tree).
-if [ "$(arg lustress.agent)" = bundle ]; then set -- "$project/dist/bin/agent.mjs"; else set -- "$project/dist/bin/lustress.js" agent; fi
-say "boot $boot: starting the agent ($1) on $port"
+# lustress.agent=root: Node and the bundled agent from the agent root, a
+# virtio-pmem device mounted with DAX (orchestrator/targets/qemu/agent-root.ts);
+# where this kernel cannot mount it, the bundle over 9p.
+libs=
+if [ "$agent" = root ]; then
+	root=/run/lustress-agent
+	mkdir -p "/host$root"
+	# The device appears when the nvdimm bus has probed it, which may be after init starts.
+	try=0
+	while [ ! -b /dev/pmem0 ] && [ $((try += 1)) -le 50 ]; do sleep 0.02; done
+	if mount -t ext4 -o ro,noload,dax=always /dev/pmem0 "/host$root" 2> /dev/console; then
+		node=$root/node
+		libs=$root/lib
+		set -- "$root/agent/dist/bin/agent-start.cjs" --code-cache "$run/agent-code-cache"
+	else
+		say "cannot mount the agent root (/dev/pmem0): the agent runs from the host root over 9p"
+		agent=bundle
+	fi
+fi
+# lustress.agent=bundle: the one-file agent (one 9p read after a kexec, not a module tree), its
+# compiled code cached in the run directory from one boot to the next (bin/agent-start.ts).
+if [ "$agent" = bundle ]; then
+	set -- "$project/dist/bin/agent-start.cjs" --code-cache "$run/agent-code-cache"
+elif [ "$agent" != root ]; then
+	set -- "$project/dist/bin/lustress.js" agent
+fi
+say "boot $boot: starting the agent ($node $1) on $port"
 # The agent is restarted if it dies: the orchestrator then sees a second hello with the same boot id.
 while true; do
 	chroot /host /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-		"$node" "$@" --port "$port" --log "$run/agent-$boot.log" \
+		${libs:+LD_LIBRARY_PATH=$libs} "$node" "$@" --port "$port" --log "$run/agent-$boot.log" \
 		--log-level "$loglevel" 2>> "/host$run/agent-$boot.stderr"
 	say "agent exited with status $?; restarting it"
 	sleep 1

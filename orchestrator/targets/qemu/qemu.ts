@@ -27,6 +27,7 @@ import { AgentLink } from '../link.js';
 import { orphanProof } from '../orphan.js';
 import { TargetLostError, type Target, type TargetContext } from '../target.js';
 import { agentEntry } from './agent-entry.js';
+import { agentRootImage, type AgentRoot } from './agent-root.js';
 import { guestCmdline, NVME_IMAGE_BYTES, nvmeImages, qemuArgs, type GuestPaths, type SshForward } from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
@@ -61,6 +62,8 @@ export class QemuTarget extends BaseTarget implements Target {
   private hardTimer?: NodeJS.Timeout;
   /** What the guest booted first. */
   firstBoot?: BootImage;
+  /** Node and the bundled agent as a device of this guest, for every boot of it (none for a stale bundle). */
+  private agentRoot?: AgentRoot;
 
   constructor(private readonly opts: QemuTargetOptions) {
     super(opts.spec.name);
@@ -77,7 +80,7 @@ export class QemuTarget extends BaseTarget implements Target {
       {
         ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
         ...(this.opts.ssh ? { ssh: this.opts.ssh } : {}),
-        agent: agentEntry(PROJECT_DIR),
+        agent: this.agentRoot ? 'root' : agentEntry(PROJECT_DIR),
       },
     );
     return { kernel, initrd, cmdline };
@@ -94,6 +97,8 @@ export class QemuTarget extends BaseTarget implements Target {
 
   async start(deadlineMs: number): Promise<Hello> {
     const { spec, runDir, log } = this.opts;
+    if (!spec.initrd && agentEntry(PROJECT_DIR) === 'bundle')
+      this.agentRoot = await agentRootImage(PROJECT_DIR, process.execPath);
     const boot = await this.bootImage(this.opts.kernelOverride ?? spec.kernel);
     this.firstBoot = boot;
     this.sockDir = mkdtempSync(join(tmpdir(), 'lustress-'));
@@ -105,6 +110,7 @@ export class QemuTarget extends BaseTarget implements Target {
       nodePath: process.execPath,
       agentSocket: join(this.sockDir, 'agent.sock'),
       qmpSocket: join(this.sockDir, 'qmp.sock'),
+      ...(this.agentRoot ? { agentRoot: this.agentRoot } : {}),
     };
     // Sparse: an image costs only what the guest's copies write to it.
     for (const image of nvmeImages(spec, runDir)) {
