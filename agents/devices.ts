@@ -2,7 +2,6 @@
 // driver, map buffers for its DMA, copy, wait, and count its MSIs. At the end
 // of an iteration the device goes back to the driver it had.
 
-import { randomUUID } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import type {
   AgentMethods,
@@ -133,7 +132,8 @@ async function bind(state: AgentState, d: DeviceParam, permit: Permit) {
       await toVfio(selected, VFIO_PCI);
       const vfs = await enableSriov(selected, d.vf + 1, { ...gated, vfioDriver: d.vfioDriver });
       undo.push(() => disableSriov(selected, gated));
-      vfToken = randomUUID();
+      // The global, not node:crypto's import: that module loads at the agent's start, this only when a VF is used.
+      vfToken = globalThis.crypto.randomUUID();
       const opened = openVfioDevice({ bdf: selected, iommu: d.iommu });
       pf = opened;
       undo.push(() => opened.close());

@@ -3,15 +3,15 @@
 // of it under TCG). Usage errors exit 2, as the orchestrator's commands do.
 
 import { parseArgs } from 'node:util';
-import { agentLogger } from './log.js';
+import { LOG_LEVELS, agentLogger, type LogLevel } from './log.js';
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+const LEVELS = Object.keys(LOG_LEVELS);
 
 const OPTIONS = {
   stdio: { type: 'boolean', default: false, describe: 'talk over stdin/stdout (ssh and local targets)' },
   port: { type: 'string', describe: 'talk over this virtio-serial port device (QEMU targets)' },
   log: { type: 'string', describe: 'append JSON log lines to this file (default: stderr)' },
-  'log-level': { type: 'string', default: 'info', describe: `log verbosity: ${LOG_LEVELS.join(', ')}` },
+  'log-level': { type: 'string', default: 'info', describe: `log verbosity: ${LEVELS.join(', ')}` },
   disposable: {
     type: 'boolean',
     default: false,
@@ -37,7 +37,12 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-export async function agentMain(argv: string[]): Promise<void> {
+export interface AgentHooks {
+  /** Called once the hello is sent: the agent is up, and what it took to start is done (bin/agent-start.ts). */
+  ready?: () => void;
+}
+
+export async function agentMain(argv: string[], hooks: AgentHooks = {}): Promise<void> {
   let values: { stdio: boolean; port?: string; log?: string; 'log-level': string; disposable: boolean; help: boolean };
   try {
     values = parseArgs({ args: argv, strict: true, options: OPTIONS }).values as typeof values;
@@ -48,8 +53,8 @@ export async function agentMain(argv: string[]): Promise<void> {
     process.stdout.write(`${AGENT_USAGE}\n`);
     return;
   }
-  if (!LOG_LEVELS.includes(values['log-level']))
-    usageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not "${values['log-level']}"`);
+  if (!LEVELS.includes(values['log-level']))
+    usageError(`--log-level must be one of ${LEVELS.join(', ')}, not "${values['log-level']}"`);
   if (values.stdio === Boolean(values.port)) usageError('give exactly one of --stdio or --port DEVICE');
   // Loaded here, not at the top: --help and usage errors need none of the VFIO and kexec bindings.
   const [{ runAgent }, { machineIsDisposable }, { portTransport, stdioTransport }] = await Promise.all([
@@ -57,7 +62,7 @@ export async function agentMain(argv: string[]): Promise<void> {
     import('./safety.js'),
     import('./transport.js'),
   ]);
-  const log = agentLogger(values['log-level'], values.log);
+  const log = agentLogger(values['log-level'] as LogLevel, values.log);
   const transport = values.port ? portTransport(values.port) : stdioTransport();
-  await runAgent({ transport, log, disposable: machineIsDisposable(values.disposable) });
+  await runAgent({ transport, log, disposable: machineIsDisposable(values.disposable), ...hooks });
 }

@@ -1,25 +1,33 @@
-// Part of `npm run build`: the agent and everything it imports as one file,
-// dist/bin/agent.mjs, which lustress guests start. After every kexec the
-// agent's start is part of the blackout, and over a 9p share that is cold after
-// each reboot, one file is one read where the module tree was a hundred or so.
-// koffi stays outside (a native addon is not bundled). The bundle sits in
-// dist/bin/ like the modules' entry, so paths relative to import.meta.url
-// (contract/version.ts's ../../package.json) resolve as they do unbundled.
+// Part of `npm run build`: the agent and everything it imports as one
+// CommonJS file, dist/bin/agent.cjs, and the few lines that start it with a
+// V8 code cache, dist/bin/agent-start.cjs (bin/agent-start.ts), which
+// lustress guests run. After every kexec the agent's start is part of the
+// blackout: one file to read where the module tree was a hundred or so, no
+// ES module loader to resolve and link it (under TCG its own modules are
+// compiled at every start), and compiled code cached across boots. koffi
+// stays outside (a native addon is not bundled). The files sit in dist/bin/
+// like the modules' entry, so paths relative to the bundle (contract/
+// version.ts's ../../package.json) resolve as they do unbundled.
 
+import { join } from 'node:path';
 import { build } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
+const bin = fileURLToPath(new URL('../bin/', import.meta.url));
+const dist = join(bin, '..');
+// The one ES module feature the agent uses that CommonJS has no word for.
+const IMPORT_META_URL = 'lustressImportMetaUrl';
+
 await build({
-  entryPoints: [fileURLToPath(new URL('../bin/lustress-agent.js', import.meta.url))],
-  outfile: fileURLToPath(new URL('../bin/agent.mjs', import.meta.url)),
+  entryPoints: { agent: join(dist, 'agents/main.js'), 'agent-start': join(dist, 'bin/agent-start.js') },
+  outdir: bin,
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
-  external: ['koffi'],
-  // The CommonJS parts (pino) call require(); an ES module has none of its own.
-  banner: {
-    js: "import { createRequire as lustressRequire } from 'node:module'; const require = lustressRequire(import.meta.url);",
-  },
+  external: ['koffi', './agent.cjs'],
+  define: { 'import.meta.url': IMPORT_META_URL },
+  banner: { js: `var ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;` },
   logLevel: 'warning',
 });

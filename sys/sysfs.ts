@@ -47,26 +47,30 @@ export function writeAttr(path: string, value: string, bdf: string): void {
   }
 }
 
-/** Every PCI function with its ids, driver, IOMMU group and SR-IOV state. */
+/**
+ * Every PCI function with its ids, driver, IOMMU group and SR-IOV state. Each
+ * function's directory is listed once and only attributes it has are read: a
+ * failed open is an exception, and in the hello after a kexec (part of the
+ * blackout) several per function cost more under TCG than the reads.
+ */
 export function pciFunctions(): PciFunction[] {
   return listDir(PCI_DEVICES)
     .sort()
     .map((bdf) => {
-      const num = (name: string) => {
-        const v = readAttr(bdf, name);
-        return v === undefined ? undefined : Number(v);
-      };
-      const hex = (name: string) => (readAttr(bdf, name) ?? '').replace(/^0x/, '');
+      const dir = deviceDir(bdf);
+      const has = new Set(listDir(dir));
+      const hex = (name: string) => (readText(join(dir, name)) ?? '').replace(/^0x/, '');
       const fn: PciFunction = { bdf, vendor: hex('vendor'), device: hex('device'), class: hex('class') };
-      const driver = currentDriver(bdf);
-      const group = linkTarget(join(deviceDir(bdf), 'iommu_group'));
-      const total = num('sriov_totalvfs');
-      const physfn = physfnOf(bdf);
+      const driver = has.has('driver') ? linkTarget(join(dir, 'driver')) : undefined;
+      const group = has.has('iommu_group') ? linkTarget(join(dir, 'iommu_group')) : undefined;
+      const totalText = has.has('sriov_totalvfs') ? readText(join(dir, 'sriov_totalvfs')) : undefined;
+      const total = totalText === undefined ? undefined : Number(totalText);
+      const physfn = has.has('physfn') ? linkTarget(join(dir, 'physfn')) : undefined;
       if (driver) fn.driver = driver;
       if (group !== undefined) fn.iommuGroup = Number(group);
       if (total !== undefined) {
         fn.sriovTotalVfs = total;
-        fn.sriovNumVfs = num('sriov_numvfs') ?? 0;
+        fn.sriovNumVfs = Number(readText(join(dir, 'sriov_numvfs')) ?? 0);
       }
       if (physfn) fn.physfn = physfn;
       return fn;

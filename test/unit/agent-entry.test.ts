@@ -10,10 +10,10 @@ t.test('the bundle when it is at least as new as every agent module, else the mo
   const dir = t.testdir({ dist: { bin: {}, agents: { 'agent.js': '' }, drivers: { nvme: { 'nvme.js': '' } } } });
   const at = (file: string, s: number) => utimesSync(join(dir, file), s, s);
   t.equal(agentEntry(dir), 'modules', 'no bundle: the modules');
-  writeFileSync(join(dir, 'dist/bin/agent.mjs'), '');
+  writeFileSync(join(dir, 'dist/bin/agent.cjs'), '');
   at('dist/agents/agent.js', 1000);
   at('dist/drivers/nvme/nvme.js', 1000);
-  at('dist/bin/agent.mjs', 1000);
+  at('dist/bin/agent.cjs', 1000);
   t.equal(agentEntry(dir), 'bundle', 'made with the modules: the bundle');
   at('dist/drivers/nvme/nvme.js', 1001);
   t.equal(agentEntry(dir), 'modules', 'a module compiled after it (in a subfolder): the modules');

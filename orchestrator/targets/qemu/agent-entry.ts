@@ -1,5 +1,5 @@
 // Which agent a guest starts: the one-file bundle `npm run build` makes
-// (dist/bin/agent.mjs: one 9p read after each kexec), unless it is older than
+// (dist/bin/agent.cjs: one 9p read after each kexec), unless it is older than
 // the compiled modules it was made from (a `tsc` alone since), when the
 // modules themselves run: a stale agent would test old code.
 
@@ -20,9 +20,9 @@ function newestJs(dir: string): number {
   return newest;
 }
 
-/** `bundle` when dist/bin/agent.mjs is at least as new as every module of the agent, else `modules`. */
+/** `bundle` when dist/bin/agent.cjs is at least as new as every module of the agent, else `modules`. */
 export function agentEntry(projectDir: string): 'bundle' | 'modules' {
-  const bundle = join(projectDir, 'dist/bin/agent.mjs');
+  const bundle = join(projectDir, 'dist/bin/agent.cjs');
   if (!existsSync(bundle)) return 'modules';
   const made = statSync(bundle).mtimeMs;
   return AGENT_FOLDERS.every((f) => newestJs(join(projectDir, 'dist', f)) <= made) ? 'bundle' : 'modules';
