@@ -32,5 +32,6 @@ export function agentLogger(level: LogLevel, file?: string): Logger {
       // One write per line, synchronously: a line is whole in the file even if the next moment is a kexec.
       writeSync(fd, `${JSON.stringify({ level: n, time: Date.now(), name: 'agent', ...fields })}\n`);
     };
-  return { trace: at(10), debug: at(20), info: at(30), warn: at(40), error: at(50), fatal: at(60) };
+  const { trace, debug, info, warn, error, fatal } = LOG_LEVELS;
+  return { trace: at(trace), debug: at(debug), info: at(info), warn: at(warn), error: at(error), fatal: at(fatal) };
 }

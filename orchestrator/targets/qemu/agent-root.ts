@@ -36,17 +36,14 @@ async function rootFiles(projectDir: string, nodePath: string): Promise<Map<stri
   return files;
 }
 
-function treeBytes(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.size;
-  return readdirSync(path).reduce((sum, name) => sum + treeBytes(join(path, name)), 0);
-}
-
-/** What identifies a tree's content cheaply: every file's path, size and modification time. */
-function fingerprint(hash: ReturnType<typeof createHash>, path: string): void {
+/** Feeds what identifies a tree's content cheaply (every file's path, size and modification time); its files' bytes. */
+function fingerprint(hash: ReturnType<typeof createHash>, path: string): number {
   const st = statSync(path);
   hash.update(`${path}\0${st.size}\0${st.mtimeMs}\0`);
-  if (st.isDirectory()) for (const name of readdirSync(path).sort()) fingerprint(hash, join(path, name));
+  if (!st.isDirectory()) return st.size;
+  return readdirSync(path)
+    .sort()
+    .reduce((sum, name) => sum + fingerprint(hash, join(path, name)), 0);
 }
 
 /** The image for this project's bundled agent and this Node, made once per content and cached. */
@@ -54,25 +51,22 @@ export async function agentRootImage(projectDir: string, nodePath: string): Prom
   if (!existsSync(MKE2FS)) throw new MissingPrerequisite(MKE2FS, 'install e2fsprogs (lustress setup does it)');
   const files = await rootFiles(projectDir, nodePath);
   const hash = createHash('sha256');
+  let bytes = 0;
   for (const [from, to] of files) {
     hash.update(`${to}\0`);
-    fingerprint(hash, from);
+    bytes += fingerprint(hash, from);
   }
   const dir = join(cacheDir(), 'agent-root');
   const image = join(dir, `${hash.digest('hex').slice(0, 16)}.img`);
-  if (!existsSync(image)) await makeImage(dir, image, files);
+  if (!existsSync(image)) await makeImage(dir, image, files, bytes);
   return { image, bytes: statSync(image).size };
 }
 
-async function makeImage(dir: string, image: string, files: Map<string, string>): Promise<void> {
+async function makeImage(dir: string, image: string, files: Map<string, string>, bytes: number): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const stage = `${image}.d`;
   rmSync(stage, { recursive: true, force: true });
-  let bytes = 0;
-  for (const [from, to] of files) {
-    cpSync(from, join(stage, to), { recursive: true, dereference: true });
-    bytes += treeBytes(from);
-  }
+  for (const [from, to] of files) cpSync(from, join(stage, to), { recursive: true, dereference: true });
   // Room for ext4's own metadata; no journal, since the guest mounts it read-only.
   const size = Math.ceil((bytes * 1.1 + 16 * 2 ** 20) / ALIGN) * ALIGN;
   const partial = `${image}.partial`;
