@@ -62,6 +62,7 @@ export const PREREQUISITES: Prereq[] = [
   file('busybox (static)', '/bin/busybox', ['busybox-static']),
   command('cpio', 'cpio', ['cpio']),
   file("e2fsprogs (the guests' agent root image)", '/usr/sbin/mke2fs', ['e2fsprogs']),
+  command('lz4 (compresses the live-update kernel, reads its IKCONFIG back)', 'lz4', ['lz4']),
   command('zstd', 'zstd', ['zstd']),
   command('xz', 'xz', ['xz-utils']),
   command('C compiler', 'gcc', ['gcc', 'make', 'libc6-dev']),

@@ -117,6 +117,8 @@ export async function extractIkconfig(image: string): Promise<string | undefined
     [Buffer.from([0x1f, 0x8b, 0x08]), ['gzip', '-dc']],
     [Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), ['zstd', '-dc']],
     [Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), ['xz', '-dc']],
+    // The kernel's LZ4 is the legacy frame format (lz4 -l).
+    [Buffer.from([0x02, 0x21, 0x4c, 0x18]), ['lz4', '-dc']],
   ];
   for (const [magic, cmd] of magics) {
     for (let at = raw.indexOf(magic); at !== -1; at = raw.indexOf(magic, at + 1)) {
