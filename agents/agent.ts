@@ -22,8 +22,6 @@ export interface AgentOptions {
   transport: Transport;
   log: Logger;
   disposable: boolean;
-  /** Called once, after the first hello is sent. */
-  ready?: () => void;
 }
 
 export async function runAgent(opts: AgentOptions): Promise<void> {
@@ -89,7 +87,6 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   log.info({ bootId: first.bootId, release: first.release, disposable, capabilities: first.capabilities }, 'agent up');
   // Announce this boot unasked: across a kexec the orchestrator waits for exactly this.
   peer.notify('hello', first);
-  if (opts.ready) setImmediate(opts.ready);
   await transport.run((chunk) => peer.push(chunk));
   log.info('channel closed; agent exits');
 }

@@ -37,12 +37,7 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-export interface AgentHooks {
-  /** Called once the hello is sent: the agent is up, and what it took to start is done (bin/agent-start.ts). */
-  ready?: () => void;
-}
-
-export async function agentMain(argv: string[], hooks: AgentHooks = {}): Promise<void> {
+export async function agentMain(argv: string[]): Promise<void> {
   let values: { stdio: boolean; port?: string; log?: string; 'log-level': string; disposable: boolean; help: boolean };
   try {
     values = parseArgs({ args: argv, strict: true, options: OPTIONS }).values as typeof values;
@@ -64,5 +59,5 @@ export async function agentMain(argv: string[], hooks: AgentHooks = {}): Promise
   ]);
   const log = agentLogger(values['log-level'] as LogLevel, values.log);
   const transport = values.port ? portTransport(values.port) : stdioTransport();
-  await runAgent({ transport, log, disposable: machineIsDisposable(values.disposable), ...hooks });
+  await runAgent({ transport, log, disposable: machineIsDisposable(values.disposable) });
 }

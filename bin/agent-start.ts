@@ -1,64 +1,88 @@
 // How lustress guests start the agent: dist/bin/agent.cjs (the agent bundled
-// by orchestrator/bundle-agent.ts) compiled with a V8 code cache, since after
-// every kexec the agent's start is part of the blackout and compiling its code
-// is a large part of that under TCG. The first boot of a run compiles it and,
-// once the hello is out, writes the cache beside the run's logs; later boots
-// use it. The cache begins with a line naming Node's version and the bundle
-// (its size and modification time: hashing it would load node:crypto, which
-// costs more under TCG than the cache saves); V8 itself only checks the
-// code's length.
-//   node agent-start.cjs [--code-cache FILE] <lustress agent options>
+// by orchestrator/bundle-agent.ts) with the V8 code cache `npm run build`
+// made for it, agent.cjs.cache beside it. After every kexec the agent's start
+// is part of the blackout, and compiling its code is a large part of that
+// under TCG; made at build time, the cache costs no boot a write (written in
+// the guest after the first hello, it held the run's first steps up by half a
+// second under TCG). Its first line names Node's version and the bundle's
+// size and modification time in seconds (hashing the bundle would load node:crypto,
+// which costs more under TCG than the cache saves); V8 itself checks only the
+// code's length and its own version and flags.
+//   node agent-start.cjs <lustress agent options>
+//   node agent-start.cjs --make-code-cache     (npm run build)
 
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import type { agentMain } from '../agents/main.js';
 
-/** The cache's data for this code, or undefined if there is none for it. */
-function readCache(file: string, identity: Buffer): Buffer | undefined {
-  try {
-    const data = readFileSync(file);
-    return data.subarray(0, identity.length).equals(identity) ? data.subarray(identity.length) : undefined;
-  } catch {
-    return undefined;
-  }
+const BUNDLE = join(__dirname, 'agent.cjs');
+const CACHE = `${BUNDLE}.cache`;
+
+/** What a cache must begin with to be for this bundle and this Node. */
+function identity(): Buffer {
+  const { size, mtimeMs } = statSync(BUNDLE);
+  // Whole seconds: the agent root's ext4 image (mke2fs -d) keeps no finer time.
+  const mtime = Math.floor(mtimeMs / 1000);
+  return Buffer.from(`lustress agent code cache: node ${process.version}, agent.cjs ${size} ${mtime}\n`);
 }
 
-function writeCache(file: string, identity: Buffer, script: Script): void {
+/** The bundle as V8 compiles it: in the wrapper Node gives a CommonJS module, so that it runs as if required. */
+function compile(cachedData?: Buffer): Script {
+  const source = readFileSync(BUNDLE, 'utf8');
+  return new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: BUNDLE,
+    ...(cachedData ? { cachedData } : {}),
+  });
+}
+
+/**
+ * The build's step: every function compiled now, not just those the first start happens to run, so that no boot
+ * compiles any. Lazy compilation is on again before the cache is made, so the cache is for the flags guests run with.
+ */
+function makeCache(): void {
+  setFlagsFromString('--no-lazy');
+  const script = compile();
+  setFlagsFromString('--lazy');
+  // Renamed into place: a guest starting meanwhile never reads half of it.
+  const partial = `${CACHE}.${process.pid}`;
+  writeFileSync(partial, Buffer.concat([identity(), script.createCachedData()]));
+  renameSync(partial, CACHE);
+}
+
+/** The cache's compiled code if it is for this bundle and this Node; otherwise why not. */
+function readCache(): Buffer | string {
+  const expected = identity();
+  let data: Buffer;
   try {
-    // Renamed into place: guests of one run may write it at once, and a reader never sees half of it.
-    const partial = `${file}.${process.pid}`;
-    writeFileSync(partial, Buffer.concat([identity, script.createCachedData()]));
-    renameSync(partial, file);
+    data = readFileSync(CACHE);
   } catch (e) {
-    process.stderr.write(`lustress agent: cannot write the code cache ${file}: ${(e as Error).message}\n`);
+    return (e as Error).message;
   }
+  return data.subarray(0, expected.length).equals(expected)
+    ? data.subarray(expected.length)
+    : `${CACHE} is for other code or another Node (run npm run build)`;
 }
 
 async function start(argv: string[]): Promise<void> {
-  const cacheAt = argv[0] === '--code-cache' ? argv[1] : undefined;
-  const args = cacheAt === undefined ? argv : argv.slice(2);
-  const filename = join(__dirname, 'agent.cjs');
-  const source = readFileSync(filename, 'utf8');
-  const { size, mtimeMs } = statSync(filename);
-  const identity = Buffer.from(`lustress agent code cache: node ${process.version}, ${filename} ${size} ${mtimeMs}\n`);
-  const cachedData = cacheAt === undefined ? undefined : readCache(cacheAt, identity);
-  // The wrapper Node gives a CommonJS module, so the bundle runs as if required.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename,
-    ...(cachedData ? { cachedData } : {}),
-  });
+  if (argv[0] === '--make-code-cache') return makeCache();
+  const cache = readCache();
+  const script = compile(typeof cache === 'string' ? undefined : cache);
+  if (typeof cache === 'string' || script.cachedDataRejected === true)
+    process.stderr.write(
+      `lustress agent: compiling the agent without its code cache: ${typeof cache === 'string' ? cache : 'V8 rejected it'}\n`,
+    );
   const module = { exports: {} as { agentMain: typeof agentMain } };
   (script.runInThisContext() as (...a: unknown[]) => void)(
     module.exports,
-    createRequire(filename),
+    createRequire(BUNDLE),
     module,
-    filename,
+    BUNDLE,
     __dirname,
   );
-  const fresh = cacheAt !== undefined && (!cachedData || script.cachedDataRejected === true);
-  await module.exports.agentMain(args, fresh ? { ready: () => writeCache(cacheAt, identity, script) } : {});
+  await module.exports.agentMain(argv);
 }
 
 start(process.argv.slice(2)).catch((e: unknown) => {

@@ -1,48 +1,83 @@
 // The guests' agent starter (bin/agent-start.ts, built into dist/bin by
-// `npm run build`): the bundle runs and says hello; its first start writes a
-// code cache for exactly this code and Node, later starts take it as it is,
-// and a cache made for other code is not used but replaced.
+// `npm run build` with the code cache the build makes): the bundle runs and
+// says hello from the cache, a cache for other code or one V8 refuses is not
+// used (and said so) but the agent still starts, and --make-code-cache makes
+// a cache this bundle and this Node take.
 
 import t from 'tap';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PROJECT_DIR } from '../../orchestrator/project.js';
 
-const START = join(PROJECT_DIR, 'dist/bin/agent-start.cjs');
+const BIN = join(PROJECT_DIR, 'dist/bin');
+const NO_CACHE = 'compiling the agent without its code cache';
 
-/** One start over stdio with the channel closed at once: its hello and its exit. */
-async function start(cache: string): Promise<{ hello: { method: string; params: { pid: number } } }> {
-  const r = await execa(process.execPath, [START, '--code-cache', cache, '--stdio', '--log-level', 'silent'], {
+/** One start over stdio with the channel closed at once: its hello and what it said on stderr. */
+async function start(dir: string): Promise<{ hello: { method: string }; stderr: string }> {
+  const r = await execa(process.execPath, [join(dir, 'agent-start.cjs'), '--stdio', '--log-level', 'silent'], {
     input: '',
+    // A copy outside the project finds koffi where the project has it.
+    env: { NODE_PATH: join(PROJECT_DIR, 'node_modules') },
   });
-  return { hello: JSON.parse(r.stdout.split('\n')[0]!) };
+  return { hello: JSON.parse(r.stdout.split('\n')[0]!), stderr: r.stderr };
 }
 
-t.test('the first start writes the cache, the next ones use it, a cache of other code is replaced', async (t) => {
-  const cache = join(t.testdir({}), 'agent-code-cache');
-  const first = await start(cache);
-  t.equal(first.hello.method, 'hello', 'the bundle runs and announces itself');
-  const bundle = join(PROJECT_DIR, 'dist/bin/agent.cjs');
-  const { size, mtimeMs } = statSync(bundle);
-  const identity = `lustress agent code cache: node ${process.version}, ${bundle} ${size} ${mtimeMs}\n`;
-  const written = readFileSync(cache);
+/**
+ * The starter, the bundle (with its modification time) and the cache, copied where a test may spoil them, with the
+ * package.json the bundle reads its version from; the directory with them.
+ */
+function copyOfBin(root: string): string {
+  const dir = join(root, 'dist/bin');
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(PROJECT_DIR, 'package.json'), join(root, 'package.json'));
+  for (const name of ['agent-start.cjs', 'agent.cjs', 'agent.cjs.cache'])
+    copyFileSync(join(BIN, name), join(dir, name));
+  const { atime, mtime } = statSync(join(BIN, 'agent.cjs'));
+  utimesSync(join(dir, 'agent.cjs'), atime, mtime);
+  return dir;
+}
+
+t.test("the build's cache is for this bundle and this Node, and the start takes it", async (t) => {
+  const cache = readFileSync(join(BIN, 'agent.cjs.cache'));
+  const header = cache.subarray(0, cache.indexOf('\n') + 1).toString();
+  const { size, mtimeMs } = statSync(join(BIN, 'agent.cjs'));
   t.equal(
-    written.subarray(0, identity.length).toString(),
-    identity,
-    "the cache names this bundle and this Node's version",
+    header,
+    `lustress agent code cache: node ${process.version}, agent.cjs ${size} ${Math.floor(mtimeMs / 1000)}\n`,
+    "the cache names this Node's version and the bundle's size and modification time",
   );
-  t.ok(written.length > 100_000, `and holds the compiled code (${written.length} bytes)`);
+  t.ok(cache.length > 500_000, `and holds every function compiled (${cache.length} bytes)`);
+  const r = await start(BIN);
+  t.equal(r.hello.method, 'hello', 'the bundle runs and announces itself');
+  t.notMatch(r.stderr, NO_CACHE, 'from the cache');
+});
 
-  const made = statSync(cache).mtimeMs;
-  const second = await start(cache);
-  t.equal(second.hello.method, 'hello', 'started from the cache');
-  t.not(second.hello.params.pid, first.hello.params.pid);
-  t.equal(statSync(cache).mtimeMs, made, 'V8 took the cache: it is not written again');
+t.test('a cache for other code, or one V8 refuses, is not used, and the agent still starts', async (t) => {
+  const dir = copyOfBin(t.testdir({}));
+  t.notMatch((await start(dir)).stderr, NO_CACHE, 'an unspoilt copy starts from its cache');
 
-  const foreign = Buffer.from(written);
-  foreign[identity.length - 2] ^= 1; // another modification time
-  writeFileSync(cache, foreign);
-  t.equal((await start(cache)).hello.method, 'hello', 'a cache for other code is not used');
-  t.equal(readFileSync(cache).subarray(0, identity.length).toString(), identity, 'but replaced by one for this code');
+  const bundle = join(dir, 'agent.cjs');
+  const { atime, mtime } = statSync(bundle);
+  utimesSync(bundle, atime, new Date(mtime.getTime() + 5000));
+  const other = await start(dir);
+  t.equal(other.hello.method, 'hello', 'a bundle changed after the build still starts');
+  t.match(other.stderr, `${NO_CACHE}: ${join(dir, 'agent.cjs.cache')} is for other code`, 'compiled, and says why');
+  utimesSync(bundle, atime, mtime);
+
+  const cacheFile = join(dir, 'agent.cjs.cache');
+  const good = readFileSync(cacheFile);
+  const headerEnd = good.indexOf('\n') + 1;
+  writeFileSync(cacheFile, Buffer.concat([good.subarray(0, headerEnd), Buffer.alloc(4096)]));
+  const refused = await start(dir);
+  t.equal(refused.hello.method, 'hello', 'a cache V8 cannot read does not stop the start');
+  t.match(refused.stderr, `${NO_CACHE}: V8 rejected it`);
+
+  await execa(process.execPath, [join(dir, 'agent-start.cjs'), '--make-code-cache']);
+  t.same(
+    readFileSync(cacheFile).subarray(0, headerEnd),
+    good.subarray(0, headerEnd),
+    '--make-code-cache makes it again',
+  );
+  t.notMatch((await start(dir)).stderr, NO_CACHE, 'and V8 takes what it made');
 });

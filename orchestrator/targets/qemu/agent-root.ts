@@ -29,7 +29,7 @@ async function rootFiles(projectDir: string, nodePath: string): Promise<Map<stri
   const files = new Map<string, string>([[nodePath, 'node']]);
   for (const lib of await sharedLibraries(nodePath)) files.set(lib, `lib/${basename(lib)}`);
   files.set(join(projectDir, 'package.json'), 'agent/package.json');
-  for (const name of ['agent.cjs', 'agent-start.cjs'])
+  for (const name of ['agent.cjs', 'agent.cjs.cache', 'agent-start.cjs'])
     files.set(join(projectDir, 'dist/bin', name), `agent/dist/bin/${name}`);
   for (const pkg of ['koffi', '@koromix/koffi-linux-x64'])
     files.set(join(projectDir, 'node_modules', pkg), `agent/node_modules/${pkg}`);
@@ -66,7 +66,8 @@ async function makeImage(dir: string, image: string, files: Map<string, string>,
   mkdirSync(dir, { recursive: true });
   const stage = `${image}.d`;
   rmSync(stage, { recursive: true, force: true });
-  for (const [from, to] of files) cpSync(from, join(stage, to), { recursive: true, dereference: true });
+  for (const [from, to] of files)
+    cpSync(from, join(stage, to), { recursive: true, dereference: true, preserveTimestamps: true });
   // Room for ext4's own metadata; no journal, since the guest mounts it read-only.
   const size = Math.ceil((bytes * 1.1 + 16 * 2 ** 20) / ALIGN) * ALIGN;
   const partial = `${image}.partial`;

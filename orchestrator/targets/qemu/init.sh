@@ -99,8 +99,7 @@ fi
 #   mounted with DAX (orchestrator/targets/qemu/agent-root.ts); where this
 #   kernel cannot mount it, as `bundle`;
 # - bundle: the one-file agent over 9p (one read after a kexec, not a module
-#   tree), its compiled code cached in the run directory from one boot to the
-#   next (bin/agent-start.ts);
+#   tree) with the code cache the build made for it (bin/agent-start.ts);
 # - anything else: the module tree, as `lustress agent`.
 root=/run/lustress-agent
 mount_agent_root() {
@@ -119,9 +118,9 @@ case "$agent" in
 	root)
 		node=$root/node
 		libs=$root/lib
-		set -- "$root/agent/dist/bin/agent-start.cjs" --code-cache "$run/agent-code-cache"
+		set -- "$root/agent/dist/bin/agent-start.cjs"
 		;;
-	bundle) set -- "$project/dist/bin/agent-start.cjs" --code-cache "$run/agent-code-cache" ;;
+	bundle) set -- "$project/dist/bin/agent-start.cjs" ;;
 	*) set -- "$project/dist/bin/lustress.js" agent ;;
 esac
 say "boot $boot: starting the agent ($node $1) on $port"
