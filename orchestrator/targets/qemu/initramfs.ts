@@ -40,9 +40,20 @@ export async function guestInitramfs(kernel: Kernel): Promise<string> {
 
 async function initramfsEntries(kernel: Kernel): Promise<CpioEntry[]> {
   if (!existsSync(BUSYBOX)) throw new MissingPrerequisite(BUSYBOX, 'install busybox-static (lustress setup does it)');
-  const entries: CpioEntry[] = ['bin', 'sbin', 'dev', 'proc', 'sys', 'host', 'tmp', 'root', 'lib', 'lib/lustress'].map(
-    (d) => ({ kind: 'dir', path: d }),
-  );
+  const entries: CpioEntry[] = [
+    'bin',
+    'sbin',
+    'etc',
+    'dev',
+    'proc',
+    'sys',
+    'host',
+    'hostroot',
+    'tmp',
+    'root',
+    'lib',
+    'lib/lustress',
+  ].map((d) => ({ kind: 'dir', path: d }));
   entries.push(
     { kind: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { kind: 'chardev', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
