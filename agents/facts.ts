@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Hello } from '../contract/facts.js';
 import { LUSTRESS_VERSION } from '../contract/version.js';
-import { KernelLog } from '../sys/kmsg.js';
+import { firstLoggedUsec } from '../sys/kmsg.js';
 import { iommuGroups, pciFunctions } from '../sys/sysfs.js';
 
 const read = (path: string): string | undefined => {
@@ -39,7 +39,7 @@ function startedMs(pid: number | 'self'): number | undefined {
 }
 
 /** The kernel's own word (init/main.c) when it executes init, whatever init is. */
-const RUN_INIT = /^Run \S+ as init process$/;
+const RUN_INIT = /Run \S+ as init process/;
 
 /**
  * When the kernel executed init, in ms since boot, from its log; else pid 1's start, which is earlier: pid 1 exists
@@ -48,16 +48,7 @@ const RUN_INIT = /^Run \S+ as init process$/;
 function initStartedMs(): number | undefined {
   let usec: number | undefined;
   try {
-    const log = KernelLog.open('start');
-    try {
-      log.read((r) => {
-        if (!RUN_INIT.test(r.message)) return false;
-        usec = r.usec;
-        return true;
-      });
-    } finally {
-      log.close();
-    }
+    usec = firstLoggedUsec(RUN_INIT);
   } catch {
     // No kernel log to read (not root): pid 1's start stands in.
   }

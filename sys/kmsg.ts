@@ -1,10 +1,20 @@
 // The kernel's log through /dev/kmsg: one record per read(2), as
 // "prio,seq,usec,flags;message" (then continuation lines), never blocking.
 // Records the ring buffer overwrote before they were read (EPIPE) are
-// skipped: the next read gives the oldest one left.
+// skipped: the next read gives the oldest one left. And the whole log at
+// once, for a look back at the boot.
 
 import { SysError } from './errors.js';
-import { O_NONBLOCK, O_RDONLY, close, open, readNonBlocking, seekToEnd, type CallContext } from './libc.js';
+import {
+  O_NONBLOCK,
+  O_RDONLY,
+  close,
+  kernelLogText,
+  open,
+  readNonBlocking,
+  seekToEnd,
+  type CallContext,
+} from './libc.js';
 
 /** The longest record the kernel hands out (CONSOLE_EXT_LOG_MAX). */
 const RECORD_MAX = 8192;
@@ -59,4 +69,16 @@ export class KernelLog {
     if (this.fd !== undefined) close(this.fd);
     this.fd = undefined;
   }
+}
+
+/**
+ * When the kernel first logged a message matching `message` (anchored to a whole message), in µs since boot: from
+ * the log in one syslog(2) call (a look back through /dev/kmsg is one system call per record, hundreds after a
+ * boot, and each is slow under TCG). Undefined when no record matches or printk adds no times to the text.
+ */
+export function firstLoggedUsec(message: RegExp): number | undefined {
+  // "<6>[    2.017391] message", with "[    T1]" after the time where the kernel logs callers.
+  const line = new RegExp(`^<\\d+>\\[\\s*(\\d+)\\.(\\d{6})\\](?:\\[[^\\]]*\\])? (?:${message.source})$`, 'm');
+  const m = line.exec(kernelLogText());
+  return m ? Number(m[1]) * 1e6 + Number(m[2]) : undefined;
 }

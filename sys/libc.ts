@@ -31,6 +31,7 @@ const native = {
   syscall: libc.func('long syscall(long number, ...)'),
   reboot: libc.func('int reboot(int cmd)'),
   sync: libc.func('void sync(void)'),
+  klogctl: libc.func('int klogctl(int type, void *buf, int len)'),
 };
 
 export const O_RDONLY = 0o0;
@@ -151,6 +152,20 @@ export function memfdCreate(name: string, flags: number, ctx?: CallContext): num
 
 export function ftruncate(fd: number, length: number, ctx?: CallContext): void {
   check('ftruncate', native.ftruncate(fd, length) as number, ctx);
+}
+
+const SYSLOG_ACTION_READ_ALL = 3;
+const SYSLOG_ACTION_SIZE_BUFFER = 10;
+
+/** The kernel's log buffer as syslog(2) gives it: a line a record, "<prio>[secs.usecs] message" with printk times. */
+export function kernelLogText(): string {
+  const size = check(
+    'klogctl(SYSLOG_ACTION_SIZE_BUFFER)',
+    native.klogctl(SYSLOG_ACTION_SIZE_BUFFER, null, 0) as number,
+  );
+  const buf = Buffer.alloc(size);
+  const n = check('klogctl(SYSLOG_ACTION_READ_ALL)', native.klogctl(SYSLOG_ACTION_READ_ALL, buf, size) as number);
+  return buf.toString('utf8', 0, n);
 }
 
 /** Moves to the end of what `fd` refers to and returns that offset (a memfd's size; /dev/kmsg's newest record). */

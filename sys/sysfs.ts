@@ -49,9 +49,10 @@ export function writeAttr(path: string, value: string, bdf: string): void {
 
 /**
  * Every PCI function with its ids, driver, IOMMU group and SR-IOV state. Each
- * function's directory is listed once and only attributes it has are read: a
- * failed open is an exception, and in the hello after a kexec (part of the
- * blackout) several per function cost more under TCG than the reads.
+ * function's directory is listed once, its ids and driver come from one read
+ * of its uevent, and only other attributes it has are read: a failed open is
+ * an exception, and in the hello after a kexec (part of the blackout) every
+ * system call counts under TCG.
  */
 export function pciFunctions(): PciFunction[] {
   return listDir(PCI_DEVICES)
@@ -59,9 +60,16 @@ export function pciFunctions(): PciFunction[] {
     .map((bdf) => {
       const dir = deviceDir(bdf);
       const has = new Set(listDir(dir));
-      const hex = (name: string) => (readText(join(dir, name)) ?? '').replace(/^0x/, '');
-      const fn: PciFunction = { bdf, vendor: hex('vendor'), device: hex('device'), class: hex('class') };
-      const driver = has.has('driver') ? linkTarget(join(dir, 'driver')) : undefined;
+      const uevent = ueventOf(readText(join(dir, 'uevent')) ?? '');
+      const [vendor = '', device = ''] = (uevent.get('PCI_ID') ?? '').toLowerCase().split(':');
+      // PCI_CLASS is printed with %04X of the 24-bit class; the class attribute (and lspci) has six digits.
+      const fn: PciFunction = {
+        bdf,
+        vendor,
+        device,
+        class: (uevent.get('PCI_CLASS') ?? '').toLowerCase().padStart(6, '0'),
+      };
+      const driver = uevent.get('DRIVER');
       const group = has.has('iommu_group') ? linkTarget(join(dir, 'iommu_group')) : undefined;
       const totalText = has.has('sriov_totalvfs') ? readText(join(dir, 'sriov_totalvfs')) : undefined;
       const total = totalText === undefined ? undefined : Number(totalText);
@@ -75,6 +83,11 @@ export function pciFunctions(): PciFunction[] {
       if (physfn) fn.physfn = physfn;
       return fn;
     });
+}
+
+/** A uevent file's KEY=value lines. */
+function ueventOf(text: string): Map<string, string> {
+  return new Map(text.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
 /** IOMMU groups and their members, by group number. */

@@ -1,11 +1,12 @@
 // The kernel log as the agent and the drivers read it, on this machine's own
 // /dev/kmsg: records in order with their timestamps, a record written after
-// opening at the end is the one read, and init's start as the kernel logged it.
+// opening at the end is the one read, init's start as the kernel logged it,
+// and the same records found by a look back through the whole log at once.
 
 import t, { type Test } from 'tap';
 import { appendFileSync } from 'node:fs';
 import { gatherHello } from '../../agents/facts.js';
-import { KernelLog, type KmsgRecord } from '../../sys/kmsg.js';
+import { KernelLog, firstLoggedUsec, type KmsgRecord } from '../../sys/kmsg.js';
 import { prerequisiteMissing } from './helpers/prerequisite.js';
 
 function opened(t: Test, from: 'start' | 'end'): KernelLog | undefined {
@@ -58,4 +59,21 @@ t.test('from the end: only what is logged after opening, and stopping early', as
   log.read((r) => void seen.push(r.message));
   t.same(seen, [`${mark} a`, `${mark} b`], 'the next read goes on after it');
   log.close();
+});
+
+t.test('a look back through the whole log in one call finds the first matching record, at its time', async (t) => {
+  const log = opened(t, 'end');
+  if (!log) return;
+  const mark = `lustress klogctl test ${process.pid} ${Date.now()}`;
+  appendFileSync('/dev/kmsg', `${mark} first\n`);
+  appendFileSync('/dev/kmsg', `${mark} second\n`);
+  const records: KmsgRecord[] = [];
+  log.read((r) => void records.push(r));
+  log.close();
+  const first = records.find((r) => r.message === `${mark} first`);
+  t.ok(first, 'the record is in /dev/kmsg');
+  t.equal(firstLoggedUsec(new RegExp(`${mark} \\S+`)), first!.usec, 'the first of the two, to the microsecond');
+  t.equal(firstLoggedUsec(new RegExp(`${mark} second`)), records.at(-1)!.usec, 'each at its own time');
+  t.equal(firstLoggedUsec(new RegExp(`${mark} fir`)), undefined, 'a pattern matches whole messages only');
+  t.equal(firstLoggedUsec(new RegExp(`${mark} third`)), undefined, 'nothing for a message never logged');
 });
