@@ -11,7 +11,7 @@
 // version.ts's ../../package.json) resolve as they do unbundled.
 
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +19,32 @@ const bin = fileURLToPath(new URL('../bin/', import.meta.url));
 const dist = join(bin, '..');
 // The one ES module feature the agent uses that CommonJS has no word for.
 const IMPORT_META_URL = 'lustressImportMetaUrl';
+
+/** koffi's prebuilt binary for the machines lustress guests are (Linux, x86-64, glibc). */
+const KOFFI_BINARY_PACKAGE = '@koromix/koffi-linux-x64';
+
+/**
+ * koffi's own index finds its binary by reading Node's ELF headers in JavaScript, twice: 200-400 ms of every start
+ * under TCG, against 70-110 ms to load the binary by its path. The bundle loads it by its path where it is
+ * installed, and through koffi's index anywhere else (another architecture, musl).
+ */
+const koffiDirect: Plugin = {
+  name: 'koffi-direct',
+  setup(b) {
+    b.onResolve({ filter: /^koffi$/ }, (args) =>
+      args.namespace === 'koffi-direct'
+        ? { path: 'koffi', external: true }
+        : { path: 'koffi', namespace: 'koffi-direct' },
+    );
+    b.onLoad({ filter: /.*/, namespace: 'koffi-direct' }, () => ({
+      contents: `let native;
+if (process.platform === 'linux' && process.arch === 'x64')
+  try { native = require('${KOFFI_BINARY_PACKAGE}/linux_x64/koffi.node'); } catch {}
+module.exports = native ?? require('koffi');`,
+      loader: 'js',
+    }));
+  },
+};
 
 await build({
   entryPoints: { agent: join(dist, 'agents/main.js'), 'agent-start': join(dist, 'bin/agent-start.js') },
@@ -28,7 +54,8 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['koffi', './agent.cjs'],
+  external: ['koffi', `${KOFFI_BINARY_PACKAGE}/*`, './agent.cjs'],
+  plugins: [koffiDirect],
   define: { 'import.meta.url': IMPORT_META_URL },
   banner: { js: `var ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;` },
   logLevel: 'warning',
