@@ -23,7 +23,14 @@ t.test('the image holds what the guest starts, where it starts it from, and is r
     cache: {},
     project: {
       'package.json': '{"version":"0.1.0"}',
-      dist: { bin: { 'agent.cjs': 'exports.agentMain = 1;', 'agent-start.cjs': '// starts it', 'lustress.js': '' } },
+      dist: {
+        bin: {
+          'agent.cjs': 'exports.agentMain = 1;',
+          'agent.cjs.cache': 'compiled',
+          'agent-start.cjs': '// starts it',
+          'lustress.js': '',
+        },
+      },
       node_modules: {
         koffi: { 'package.json': '{}', 'index.js': '' },
         '@koromix': { 'koffi-linux-x64': { linux_x64: { 'koffi.node': 'ELF' } } },
@@ -38,6 +45,8 @@ t.test('the image holds what the guest starts, where it starts it from, and is r
     if (saved === undefined) delete process.env.XDG_CACHE_HOME;
     else process.env.XDG_CACHE_HOME = saved;
   });
+  // Long ago: a copy that took the time of copying would show.
+  utimesSync(join(project, 'dist/bin/agent.cjs'), 1000, 1000);
   const root = await agentRootImage(project, process.execPath);
   t.ok(root.image.startsWith(cache), 'made in the cache');
   t.equal(root.bytes % (2 * 2 ** 20), 0, 'a whole number of 2 MiB units, as virtio-pmem maps it');
@@ -46,6 +55,7 @@ t.test('the image holds what the guest starts, where it starts it from, and is r
   t.ok((await sizeInImage(root.image, '/lib/libstdc++.so.6'))! > 0);
   for (const [path, size] of [
     ['/agent/dist/bin/agent.cjs', 22],
+    ['/agent/dist/bin/agent.cjs.cache', 8],
     ['/agent/dist/bin/agent-start.cjs', 12],
     ['/agent/package.json', 19],
     ['/agent/node_modules/koffi/index.js', 0],
@@ -53,6 +63,14 @@ t.test('the image holds what the guest starts, where it starts it from, and is r
   ] as const)
     t.equal(await sizeInImage(root.image, path), size, path);
   t.equal(await sizeInImage(root.image, '/agent/dist/bin/lustress.js'), undefined, 'the orchestrator is not in it');
+  const mtime = /mtime: (0x[0-9a-f]+)/.exec(
+    (await execa('debugfs', ['-R', 'stat /agent/dist/bin/agent.cjs', root.image])).stdout,
+  );
+  t.equal(
+    Number(mtime?.[1]),
+    Math.floor(statSync(join(project, 'dist/bin/agent.cjs')).mtimeMs / 1000),
+    "the bundle keeps its modification time to the second, which its code cache's identity names",
+  );
   const header = (await execa('dumpe2fs', ['-h', root.image])).stdout;
   t.match(header, /Block size:\s+4096/, '4 KiB blocks: DAX maps file pages directly');
   t.notMatch(header, /has_journal/, 'no journal');
