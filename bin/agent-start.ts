@@ -14,7 +14,6 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import type { agentMain } from '../agents/main.js';
 
@@ -42,7 +41,9 @@ function compile(cachedData?: Buffer): Script {
  * The build's step: every function compiled now, not just those the first start happens to run, so that no boot
  * compiles any. Lazy compilation is on again before the cache is made, so the cache is for the flags guests run with.
  */
-function makeCache(): void {
+async function makeCache(): Promise<void> {
+  // Loaded here: node:v8 brings Node's whole stream stack, which no start of the agent needs.
+  const { setFlagsFromString } = await import('node:v8');
   setFlagsFromString('--no-lazy');
   const script = compile();
   setFlagsFromString('--lazy');

@@ -6,7 +6,10 @@
 // ES module loader to resolve and link it (under TCG its own modules are
 // compiled at every start), and its code compiled once here, into the V8
 // code cache agent-start reads (dist/bin/agent.cjs.cache). koffi
-// stays outside (a native addon is not bundled). The files sit in dist/bin/
+// stays outside (a native addon is not bundled), and so does execa, in a
+// bundle of its own (dist/bin/agent-exec.cjs) that the exec method loads when
+// first asked: half the agent's code, needed by none of its steps, that every
+// start would otherwise read and deserialise. The files sit in dist/bin/
 // like the modules' entry, so paths relative to the bundle (contract/
 // version.ts's ../../package.json) resolve as they do unbundled.
 
@@ -46,8 +49,20 @@ module.exports = native ?? require('koffi');`,
   },
 };
 
+/** The agent's `import('execa')` loads the execa bundle beside it. */
+const execaApart: Plugin = {
+  name: 'execa-apart',
+  setup(b) {
+    b.onResolve({ filter: /^execa$/ }, () => ({ path: './agent-exec.cjs', external: true }));
+  },
+};
+
 await build({
-  entryPoints: { agent: join(dist, 'agents/main.js'), 'agent-start': join(dist, 'bin/agent-start.js') },
+  entryPoints: {
+    agent: join(dist, 'agents/main.js'),
+    'agent-start': join(dist, 'bin/agent-start.js'),
+    'agent-exec': fileURLToPath(import.meta.resolve('execa')),
+  },
   outdir: bin,
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -55,7 +70,7 @@ await build({
   format: 'cjs',
   target: 'node20',
   external: ['koffi', `${KOFFI_BINARY_PACKAGE}/*`, './agent.cjs'],
-  plugins: [koffiDirect],
+  plugins: [koffiDirect, execaApart],
   define: { 'import.meta.url': IMPORT_META_URL },
   banner: { js: `var ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;` },
   logLevel: 'warning',

@@ -27,6 +27,7 @@ t.test('the image holds what the guest starts, where it starts it from, and is r
         bin: {
           'agent.cjs': 'exports.agentMain = 1;',
           'agent.cjs.cache': 'compiled',
+          'agent-exec.cjs': 'execa',
           'agent-start.cjs': '// starts it',
           'lustress.js': '',
         },
@@ -56,6 +57,7 @@ t.test('the image holds what the guest starts, where it starts it from, and is r
   for (const [path, size] of [
     ['/agent/dist/bin/agent.cjs', 22],
     ['/agent/dist/bin/agent.cjs.cache', 8],
+    ['/agent/dist/bin/agent-exec.cjs', 5],
     ['/agent/dist/bin/agent-start.cjs', 12],
     ['/agent/package.json', 19],
     ['/agent/node_modules/koffi/index.js', 0],

@@ -47,7 +47,8 @@ t.test("the build's cache is for this bundle and this Node, and the start takes 
     `lustress agent code cache: node ${process.version}, agent.cjs ${size} ${Math.floor(mtimeMs / 1000)}\n`,
     "the cache names this Node's version and the bundle's size and modification time",
   );
-  t.ok(cache.length > 500_000, `and holds every function compiled (${cache.length} bytes)`);
+  // Compiled lazily (only what running the bundle's top level compiles) it is a quarter of the source's size.
+  t.ok(cache.length > size, `and holds every function compiled (${cache.length} bytes for ${size} of source)`);
   const r = await start(BIN);
   t.equal(r.hello.method, 'hello', 'the bundle runs and announces itself');
   t.notMatch(r.stderr, NO_CACHE, 'from the cache');

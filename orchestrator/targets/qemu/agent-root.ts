@@ -29,7 +29,7 @@ async function rootFiles(projectDir: string, nodePath: string): Promise<Map<stri
   const files = new Map<string, string>([[nodePath, 'node']]);
   for (const lib of await sharedLibraries(nodePath)) files.set(lib, `lib/${basename(lib)}`);
   files.set(join(projectDir, 'package.json'), 'agent/package.json');
-  for (const name of ['agent.cjs', 'agent.cjs.cache', 'agent-start.cjs'])
+  for (const name of ['agent.cjs', 'agent.cjs.cache', 'agent-exec.cjs', 'agent-start.cjs'])
     files.set(join(projectDir, 'dist/bin', name), `agent/dist/bin/${name}`);
   for (const pkg of ['koffi', '@koromix/koffi-linux-x64'])
     files.set(join(projectDir, 'node_modules', pkg), `agent/node_modules/${pkg}`);
