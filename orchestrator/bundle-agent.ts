@@ -27,35 +27,38 @@ const IMPORT_META_URL = 'lustressImportMetaUrl';
 const KOFFI_BINARY_PACKAGE = '@koromix/koffi-linux-x64';
 
 /**
+ * A package the bundle requires at run time instead of bundling it: `specifier` becomes the CommonJS `contents`
+ * (whose own requires stay as they are). A dynamic import of it becomes a require too: the bundle runs as a
+ * vm.Script, where import() of a file has no loader.
+ */
+function requiredAtRunTime(specifier: string, contents: string): Plugin {
+  const namespace = `run-time-${specifier}`;
+  return {
+    name: namespace,
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^${specifier}$`) }, (args) =>
+        args.namespace === namespace ? { path: specifier, external: true } : { path: specifier, namespace },
+      );
+      b.onLoad({ filter: /.*/, namespace }, () => ({ contents, loader: 'js' }));
+    },
+  };
+}
+
+/**
  * koffi's own index finds its binary by reading Node's ELF headers in JavaScript, twice: 200-400 ms of every start
  * under TCG, against 70-110 ms to load the binary by its path. The bundle loads it by its path where it is
  * installed, and through koffi's index anywhere else (another architecture, musl).
  */
-const koffiDirect: Plugin = {
-  name: 'koffi-direct',
-  setup(b) {
-    b.onResolve({ filter: /^koffi$/ }, (args) =>
-      args.namespace === 'koffi-direct'
-        ? { path: 'koffi', external: true }
-        : { path: 'koffi', namespace: 'koffi-direct' },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'koffi-direct' }, () => ({
-      contents: `let native;
+const koffiDirect = requiredAtRunTime(
+  'koffi',
+  `let native;
 if (process.platform === 'linux' && process.arch === 'x64')
   try { native = require('${KOFFI_BINARY_PACKAGE}/linux_x64/koffi.node'); } catch {}
 module.exports = native ?? require('koffi');`,
-      loader: 'js',
-    }));
-  },
-};
+);
 
 /** The agent's `import('execa')` loads the execa bundle beside it. */
-const execaApart: Plugin = {
-  name: 'execa-apart',
-  setup(b) {
-    b.onResolve({ filter: /^execa$/ }, () => ({ path: './agent-exec.cjs', external: true }));
-  },
-};
+const execaApart = requiredAtRunTime('execa', `module.exports = require('./agent-exec.cjs');`);
 
 await build({
   entryPoints: {
@@ -69,7 +72,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['koffi', `${KOFFI_BINARY_PACKAGE}/*`, './agent.cjs'],
+  external: ['koffi', `${KOFFI_BINARY_PACKAGE}/*`, './agent.cjs', './agent-exec.cjs'],
   plugins: [koffiDirect, execaApart],
   define: { 'import.meta.url': IMPORT_META_URL },
   banner: { js: `var ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;` },
