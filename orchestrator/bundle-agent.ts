@@ -72,7 +72,7 @@ await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  external: ['koffi', `${KOFFI_BINARY_PACKAGE}/*`, './agent.cjs', './agent-exec.cjs'],
+  external: [`${KOFFI_BINARY_PACKAGE}/*`, './agent.cjs', './agent-exec.cjs'],
   plugins: [koffiDirect, execaApart],
   define: { 'import.meta.url': IMPORT_META_URL },
   banner: { js: `var ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;` },
