@@ -20,6 +20,23 @@ t.test('a filled buffer verifies, whole pages or not', async (t) => {
   }
 });
 
+t.test('the page layout stays what every earlier fill wrote: tag, then the seed and generation body', async (t) => {
+  // Bytes written by the first implementation (Buffer.writeUInt32LE per word); a pattern that changes breaks runs
+  // whose memory was filled by an older agent.
+  const page = (seed: number, generation: number) => {
+    const mem = new Uint8Array(2 * PAGE);
+    fillPattern(mem, { seed, generation });
+    return Buffer.from(mem.buffer, PAGE, PAGE);
+  };
+  const a = page(0x1234, 5);
+  t.equal(a.toString('hex', 0, 24), '5453554c3412000005000000000000000100000000000000', 'tag of page 1');
+  t.equal(a.toString('hex', TAG_BYTES, TAG_BYTES + 16), 'a12bd8ff4c4c65cb286f8dbcadfbff60', 'body start');
+  t.equal(a.toString('hex', PAGE - 16), 'bd5d1b8e7497b51d77deac5c68e3ffaf', 'body end');
+  const zero = page(0, 0);
+  t.equal(zero.toString('hex', TAG_BYTES, TAG_BYTES + 16), 'a03f3bcfa3353bf7bbc84af4d0865209', 'seed 0 body start');
+  t.equal(zero.toString('hex', PAGE - 16), '306ad4959becb5b20fc2d5efd891e398', 'seed 0 body end');
+});
+
 t.test('one flipped byte is reported at its offset with both values', async (t) => {
   const mem = new Uint8Array(64 * PAGE);
   fillPattern(mem, id);
