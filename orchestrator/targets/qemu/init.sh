@@ -5,14 +5,16 @@
 # port in a chroot of the host root, so the guest runs the host's Node and this
 # project. Settings come from the kernel command line (lustress.*=).
 
-/bin/busybox --install -s /bin
 export PATH=/bin:/sbin
-# Mounts go in batches, one mount(8) for each fstab: every command is a fork
-# and an exec, tens of milliseconds apiece under TCG, and all in the blackout.
+# Mounts go in batches, one mount(8) for each fstab: every command busybox
+# executes is a fork and an exec, tens of milliseconds apiece under TCG, and
+# all in the blackout. Its shell runs applets by name with no links made
+# (Debian's busybox-static is built with a standalone shell), through
+# /proc/self/exe: so this first one is called by its path.
 echo 'proc /proc proc defaults 0 0
 sysfs /sys sysfs defaults 0 0
 devtmpfs /dev devtmpfs defaults 0 0' > /etc/fstab.early
-mount -a -T /etc/fstab.early
+/bin/busybox mount -a -T /etc/fstab.early
 
 say() { echo "lustress-init: $*" > /dev/console; }
 die() {
@@ -44,30 +46,58 @@ for w in $cmdline; do
 done
 [ -n "$run" ] && [ -n "$project" ] && [ -n "$portname" ] && [ -n "$node" ] || die "lustress.run, lustress.project, lustress.port and lustress.node must all be on the command line"
 
+# mount -a goes on past a mount that fails, and says which; what must be there
+# is checked afterwards in /proc/mounts, without a command per check.
+mounted() {
+	words=" "
+	while read -r src dir _; do words="$words$src $dir "; done < /proc/mounts
+	for w in "$@"; do
+		case "$words" in
+			*" $w "*) ;;
+			*) return 1 ;;
+		esac
+	done
+}
 opts=trans=virtio,version=9p2000.L,msize=1048576
-# cache=loose: the host root is read-only here, so caching its files and lookups is safe and saves a 9p round trip per open.
-mount -t 9p -o "$opts,ro,cache=loose" hostroot /host || die "cannot mount the host root over 9p"
-# First a view of the host root that the tmpfs mounts cover not (/hostroot),
-# then the host root's own kernel and scratch file systems. devtmpfs is one
-# instance, so the mount points made in /dev are there in /host/dev too.
+# The host root over 9p, read-only (cache=loose: caching its files and lookups
+# is then safe, and saves a 9p round trip per open); a view of it that the
+# tmpfs mounts do not cover (/hostroot); then its kernel and scratch file
+# systems, and where this kernel has them debugfs and hugetlbfs. devtmpfs is
+# one instance, so the mount points made in /dev are there in /host/dev too.
 mkdir -p /dev/shm /dev/hugepages
-echo '/host /hostroot none bind 0 0
+echo "hostroot /host 9p $opts,ro,cache=loose 0 0
+/host /hostroot none bind 0 0
 proc /host/proc proc defaults 0 0
 sysfs /host/sys sysfs defaults 0 0
 devtmpfs /host/dev devtmpfs defaults 0 0
 tmpfs /host/dev/shm tmpfs defaults 0 0
 tmpfs /host/tmp tmpfs defaults 0 0
-tmpfs /host/run tmpfs defaults 0 0' > /etc/fstab.host
-mount -a -T /etc/fstab.host || die "cannot mount the host root's /proc, /sys, /dev and scratch file systems"
-# Where this kernel has them.
-echo 'debugfs /host/sys/kernel/debug debugfs defaults 0 0
-hugetlbfs /host/dev/hugepages hugetlbfs defaults 0 0' > /etc/fstab.optional
-mount -a -T /etc/fstab.optional 2> /dev/null
-# The project may be a clone under /tmp, which the tmpfs above hides: show it
+tmpfs /host/run tmpfs defaults 0 0
+debugfs /host/sys/kernel/debug debugfs nofail 0 0
+hugetlbfs /host/dev/hugepages hugetlbfs nofail 0 0" > /etc/fstab.host
+mount -a -T /etc/fstab.host
+mounted /host /hostroot /host/proc /host/sys /host/dev /host/dev/shm /host/tmp /host/run ||
+	die "cannot mount the host root (9p), or its /proc, /sys, /dev and scratch file systems"
+
+# The project may be a clone under /tmp, which the tmpfs above hides: shown
 # again. The run directory is mounted last, so one under /tmp is not hidden.
-mkdir -p "/host$project" "/host$run" 2> /dev/null
-mount -o bind "/hostroot$project" "/host$project" || die "cannot show the project $project in the guest"
-mount -t 9p -o "$opts,rw" rundir "/host$run" || die "cannot mount the run directory $run over 9p"
+# And the agent root (lustress.agent=root, below), a virtio-pmem device
+# mounted with DAX, where this kernel can.
+root=/run/lustress-agent
+mkdir -p "/host$project" "/host$run" "/host$root" 2> /dev/null
+late="/hostroot$project /host$project none bind 0 0
+rundir /host$run 9p $opts,rw 0 0"
+if [ "$agent" = root ]; then
+	# The device appears when the nvdimm bus has probed it, which may be after init starts.
+	try=0
+	while [ ! -b /dev/pmem0 ] && [ $((try += 1)) -le 50 ]; do sleep 0.02; done
+	late="$late
+/dev/pmem0 /host$root ext4 ro,noload,dax=always,nofail 0 0"
+fi
+echo "$late" > /etc/fstab.late
+mount -a -T /etc/fstab.late 2> /dev/console
+[ -e "/host$project/package.json" ] || die "cannot show the project $project in the guest"
+mounted rundir || die "cannot mount the run directory $run over 9p"
 
 # No udev here: find the port by the name QEMU gave it.
 port=
@@ -106,15 +136,7 @@ fi
 # - bundle: the one-file agent over 9p (one read after a kexec, not a module
 #   tree) with the code cache the build made for it (bin/agent-start.ts);
 # - anything else: the module tree, as `lustress agent`.
-root=/run/lustress-agent
-mount_agent_root() {
-	mkdir -p "/host$root"
-	# The device appears when the nvdimm bus has probed it, which may be after init starts.
-	try=0
-	while [ ! -b /dev/pmem0 ] && [ $((try += 1)) -le 50 ]; do sleep 0.02; done
-	mount -t ext4 -o ro,noload,dax=always /dev/pmem0 "/host$root" 2> /dev/console
-}
-if [ "$agent" = root ] && ! mount_agent_root; then
+if [ "$agent" = root ] && ! mounted /dev/pmem0; then
 	say "cannot mount the agent root (/dev/pmem0): the agent runs from the host root over 9p"
 	agent=bundle
 fi
@@ -129,17 +151,23 @@ case "$agent" in
 	*) set -- "$project/dist/bin/lustress.js" agent ;;
 esac
 say "boot $boot: starting the agent ($node $1) on $port"
-# linux64 -R: the agent without address-space randomisation. Under TCG most of
-# Node's start is translating its code; QEMU keeps translations keyed by
-# virtual and physical address across a kexec, and the agent root's pages are
-# never written, so at fixed addresses a boot after a kexec reuses them
-# (bench/cycle: init to hello 4.0 s -> 2.2 s).
+# Without address-space randomisation (for the agent alone, linux64 -R would
+# be one more exec in the blackout): under TCG most of Node's start is
+# translating its code; QEMU keeps translations keyed by virtual and physical
+# address across a kexec, and the agent root's pages are never written, so at
+# fixed addresses a boot after a kexec reuses them (bench/cycle: init to
+# hello 4.0 s -> 2.2 s).
+echo 0 > /proc/sys/kernel/randomize_va_space
 # The agent is restarted if it dies: the orchestrator then sees a second hello with the same boot id.
 while true; do
-	# env before chroot: busybox's, not one more dynamic binary to load from the host root.
-	env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root ${libs:+LD_LIBRARY_PATH=$libs} \
-		linux64 -R chroot /host "$node" "$@" --port "$port" --log "$run/agent-$boot.log" \
-		--log-level "$loglevel" 2>> "/host$run/agent-$boot.stderr"
+	# The host's programs get a PATH of their own, not init's HOME=/ and TERM=linux from the kernel.
+	(
+		unset TERM
+		export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+		[ -n "$libs" ] && export LD_LIBRARY_PATH="$libs"
+		exec chroot /host "$node" "$@" --port "$port" --log "$run/agent-$boot.log" \
+			--log-level "$loglevel" 2>> "/host$run/agent-$boot.stderr"
+	)
 	say "agent exited with status $?; restarting it"
 	sleep 1
 done
