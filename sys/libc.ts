@@ -22,6 +22,8 @@ const native = {
   pread: libc.func('long pread(int fd, void *buf, size_t count, int64_t offset)'),
   pwrite: libc.func('long pwrite(int fd, const void *buf, size_t count, int64_t offset)'),
   read: libc.func('long read(int fd, void *buf, size_t count)'),
+  // The same call with the buffer as a plain address (native memory from allocNative).
+  readAt: libc.func('long read(int fd, uint64_t buf, size_t count)'),
   eventfd: libc.func('int eventfd(unsigned int initval, int flags)'),
   poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)'),
   memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
@@ -135,11 +137,32 @@ export function pwrite(fd: number, buf: Buffer, offset: bigint | number, ctx?: C
 
 /** A non-blocking read: undefined when nothing is there (EAGAIN). */
 export function readNonBlocking(fd: number, buf: Buffer, ctx?: CallContext): number | undefined {
-  const n = Number(native.read(fd, buf, buf.length));
+  return nonBlocking(Number(native.read(fd, buf, buf.length)), ctx);
+}
+
+/**
+ * readNonBlocking into native memory at `addr` (allocNative's): koffi passes an address as a plain integer, where it
+ * costs tens of µs under TCG to pass a Buffer, and an interrupt's eventfd is read on every MSI.
+ */
+export function readNonBlockingAt(fd: number, addr: bigint, length: number, ctx?: CallContext): number | undefined {
+  return nonBlocking(Number(native.readAt(fd, addr, length)), ctx);
+}
+
+function nonBlocking(n: number, ctx?: CallContext): number | undefined {
   if (n >= 0) return n;
   const errno = koffi.errno();
   if (errno === koffi.os.errno.EAGAIN) return undefined;
   throw new SysError('read', errno, ctx?.bdf, ctx?.detail);
+}
+
+/** Native memory outside V8's heap, so its address holds still: the address and a view (freeNative gives it back). */
+export function allocNative(length: number): { address: bigint; bytes: Uint8Array } {
+  const address = koffi.address(koffi.alloc('uint8_t', length));
+  return { address, bytes: view(address, length) };
+}
+
+export function freeNative(address: bigint): void {
+  koffi.free(address);
 }
 
 export function eventfd(flags = EFD_NONBLOCK | EFD_CLOEXEC, ctx?: CallContext): number {
@@ -189,24 +212,6 @@ export function pollReadable(fd: number, timeoutMs: number, ctx?: CallContext): 
       else resolve(n > 0 && (pollfd.readInt16LE(6) & POLLIN) !== 0);
     });
   });
-}
-
-export type Width = 1 | 2 | 4 | 8;
-const WIDTH_TYPE: Record<Width, string> = { 1: 'uint8_t', 2: 'uint16_t', 4: 'uint32_t', 8: 'uint64_t' };
-
-/**
- * One load of exactly `width` bytes at base + offset: koffi decodes a
- * primitive with a single C dereference of a pointer of that type
- * (`*(uint32_t *)p`), the same access the kernel's readl makes.
- */
-export function peek(base: bigint, offset: number, width: Width): number | bigint {
-  const v = koffi.decode(base, offset, WIDTH_TYPE[width]) as number | bigint;
-  return width === 8 ? BigInt(v) : Number(v);
-}
-
-/** One store of exactly `width` bytes at base + offset (`*(uint32_t *)p = v` in koffi), as writel. */
-export function poke(base: bigint, offset: number, width: Width, value: number | bigint): void {
-  koffi.encode(base, offset, WIDTH_TYPE[width], value);
 }
 
 /** A Uint8Array over native memory at `addr` (no copy). */

@@ -105,7 +105,7 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
       'us',
       (r) => msiUs(r.igb),
       (r) => msiUs(r.reference),
-      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: sendMsi (a koffi store to EICS through the BAR mmap) until msiCount returns the count; reference: the C driver's send_msi until a blocking read of the eventfd returns; lower is better`,
+      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: sendMsi (a typed-array store to EICS through the BAR mmap) until msiCount returns the count; reference: the C driver's send_msi until a blocking read of the eventfd returns; lower is better`,
     ),
     compare(
       'dma nvme memcpy throughput',

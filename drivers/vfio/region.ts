@@ -4,16 +4,13 @@
 // A register access is exactly one load or store of the stated width (1, 2,
 // 4 or 8 bytes, aligned), made one of two ways:
 //  - where the region can be mmap'd (BARs, inside their sparse areas if
-//    any): through the mapping, with koffi's typed pointer load/store, which
-//    koffi implements as one C dereference of a uintN_t pointer, as the
-//    kernel's readl/writel and the C selftest driver do. No system call:
+//    any): through the mapping (mmio.ts), one load or store as the
+//    kernel's readl/writel and the C selftest driver make. No system call:
 //    a doorbell or an interrupt-cause write costs what it costs in C.
 //  - elsewhere (config space, I/O-port BARs, registers outside sparse
 //    areas): pread/pwrite of exactly that many bytes at the region's offset
 //    in the device fd; the kernel (vfio_pci_core_do_io_rw) turns an aligned
 //    access into one ioread/iowrite of that width.
-// Never through a typed array or DataView over the mapping: nothing in
-// JavaScript promises how wide the accesses V8 emits for those are.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { capabilityChain } from './caps.js';
@@ -30,16 +27,14 @@ import {
   madviseHugepage,
   mmap,
   munmap,
-  peek,
-  poke,
   pread,
   pwrite,
   view,
-  type Width,
 } from '../../sys/libc.js';
 import { STRUCTS, VFIO } from '../../sys/uapi.js';
 import { store64Bytes } from '../../sys/native-code.js';
 import { DeviceError } from './errors.js';
+import { MmioAccess, type Width } from './mmio.js';
 
 export type { Width };
 
@@ -133,13 +128,18 @@ export interface WaitOptions {
 }
 
 export class RegionMapping {
+  /** Register accesses through this mapping (they end with it). */
+  readonly mmio: MmioAccess;
+
   constructor(
     readonly region: number,
     readonly address: bigint,
     readonly size: number,
     readonly areas: SparseArea[],
     private readonly onUnmap: () => void,
-  ) {}
+  ) {
+    this.mmio = new MmioAccess(address, size);
+  }
 
   /** A view of mapped bytes at `offset` (no copy); refuses ranges outside the mmap'd areas. */
   bytes(offset: number, length: number): Uint8Array {
@@ -309,9 +309,9 @@ export class Region {
         `${this.bdf}: region ${this.index} ${width}-byte access at 0x${offset.toString(16)} is not aligned`,
       );
     if (this.mappable(offset, width)) {
-      const base = this.map().address;
-      if (value === undefined) return peek(base, offset, width);
-      poke(base, offset, width, value);
+      const { mmio } = this.map();
+      if (value === undefined) return mmio.load(offset, width);
+      mmio.store(offset, width, value);
       return value;
     }
     const buf = this.sized[width];
