@@ -28,7 +28,12 @@ export type ResultOf<T extends MethodTable, M extends keyof T> = T[M]['result'] 
 const name = str;
 const u32 = int(0, 2 ** 32 - 1);
 
-export const bufferParam = object({ name, sizeBytes: int(1), backing: oneOf('memfd', 'hugetlb') });
+/**
+ * The largest buffer the agent maps: it works on each buffer through one view, and Node's views end at 4 GiB (koffi
+ * aborts the process when asked for a larger one; sys/libc.ts refuses it first).
+ */
+export const MAX_BUFFER_BYTES = 2 ** 32;
+export const bufferParam = object({ name, sizeBytes: int(1, MAX_BUFFER_BYTES), backing: oneOf('memfd', 'hugetlb') });
 export type BufferParam = Infer<typeof bufferParam>;
 
 /** Which pattern a buffer holds: its seed and the generation of the fill that wrote it. */

@@ -214,8 +214,13 @@ export function pollReadable(fd: number, timeoutMs: number, ctx?: CallContext): 
   });
 }
 
+/** Node's largest ArrayBuffer: koffi aborts the process, with no exception to catch, when asked for a larger view. */
+const MAX_VIEW_BYTES = 2 ** 32;
+
 /** A Uint8Array over native memory at `addr` (no copy). */
 export function view(addr: bigint, length: number): Uint8Array {
+  if (length > MAX_VIEW_BYTES)
+    throw new RangeError(`a view of ${length} bytes at 0x${addr.toString(16)} is more than Node allows (4 GiB)`);
   return new Uint8Array(koffi.view(addr, length));
 }
 

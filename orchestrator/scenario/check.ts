@@ -5,6 +5,7 @@
 // every access is guarded.
 
 import { driverClaiming } from '../../contract/devices.js';
+import { MAX_BUFFER_BYTES } from '../../contract/agent.js';
 import { definitionOf } from '../steps/index.js';
 import type { CheckContext, Path } from '../steps/define.js';
 import { nearest, pathText, type ScenarioProblem } from './errors.js';
@@ -17,7 +18,6 @@ import {
   GUEST_HUGE_PAGES,
   GUEST_RESERVED_BYTES,
   HUGE_PAGE_BYTES,
-  MAX_BUFFER_BYTES,
   MAX_GUEST_MEMORY,
   MIN_GUEST_MEMORY,
 } from './spec.js';

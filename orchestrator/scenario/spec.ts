@@ -14,11 +14,6 @@ export type RebootMode = 'liveupdate' | 'kexec';
 /** "live-update", "debian", or a path to a kernel image. */
 export type KernelRef = string;
 
-/**
- * The largest buffer lustress maps anywhere; a documented bound, so that a typo of a unit is caught before a machine
- * is asked.
- */
-export const MAX_BUFFER_BYTES = 2 ** 40;
 /** Guests lustress starts: from what the kernel and the agent need to what a TCG guest can sensibly be given. */
 export const MIN_GUEST_MEMORY = 512 * 2 ** 20;
 export const MAX_GUEST_MEMORY = 2 ** 40;

@@ -2,7 +2,7 @@
 // store touches exactly its width at its offset (also either side of a
 // one-MiB view window, and in a last window shorter than one), a load reads
 // back what the bytes say, and an eventfd's count is read into native memory
-// and reset by each read.
+// and reset by each read. A view beyond Node's 4 GiB is an error, not an abort.
 
 import { writeSync } from 'node:fs';
 import t from 'tap';
@@ -39,6 +39,11 @@ t.test('each store writes exactly its width, little-endian, and a load reads it 
       t.equal(mmio.load(offset, width), values[width], `${width} B at 0x${offset.toString(16)} read back`);
     }
   }
+  t.end();
+});
+
+t.test('a view of more than 4 GiB is refused with an error, not the abort koffi would make of it', (t) => {
+  t.throws(() => view(0x7f0000000000n, 2 ** 32 + 4096), RangeError);
   t.end();
 });
 
