@@ -84,9 +84,10 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     };
   }
   const first = hello();
-  log.info({ bootId: first.bootId, release: first.release, disposable, capabilities: first.capabilities }, 'agent up');
-  // Announce this boot unasked: across a kexec the orchestrator waits for exactly this.
+  // Announce this boot unasked: across a kexec the orchestrator waits for exactly this. Before the log line (a
+  // synchronous write over 9p in a guest): the time from the hello's uptime to its arrival counts as the kernel's.
   peer.notify('hello', first);
+  log.info({ bootId: first.bootId, release: first.release, disposable, capabilities: first.capabilities }, 'agent up');
   await transport.run((chunk) => peer.push(chunk));
   log.info('channel closed; agent exits');
 }
