@@ -41,6 +41,10 @@ const GUEST_MODULES = [
   'igbvf',
   'virtio_iommu',
   'virtio_net',
+  // The agent root: a virtio-pmem device holding ext4, mounted with DAX (without them, the agent loads over 9p).
+  'virtio_pmem',
+  'nd_pmem',
+  'ext4',
 ];
 
 export function kernelsDir(): string {
