@@ -30,7 +30,7 @@ const u32 = int(0, 2 ** 32 - 1);
 
 /**
  * The largest buffer the agent maps: it works on each buffer through one view, and Node's views end at 4 GiB (koffi
- * aborts the process when asked for a larger one; sys/libc.ts refuses it first).
+ * aborts the process when asked for a larger one; sys/libc.ts's view() refuses it first).
  */
 export const MAX_BUFFER_BYTES = 2 ** 32;
 export const bufferParam = object({ name, sizeBytes: int(1, MAX_BUFFER_BYTES), backing: oneOf('memfd', 'hugetlb') });

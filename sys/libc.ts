@@ -6,6 +6,7 @@
 // that writes its argument writes into the Buffer.
 
 import koffi from 'koffi';
+import { MAX_BUFFER_BYTES } from '../contract/agent.js';
 import { SysError } from './errors.js';
 import { IOCTL, type IoctlName } from './uapi.js';
 
@@ -214,12 +215,12 @@ export function pollReadable(fd: number, timeoutMs: number, ctx?: CallContext): 
   });
 }
 
-/** Node's largest ArrayBuffer: koffi aborts the process, with no exception to catch, when asked for a larger view. */
-const MAX_VIEW_BYTES = 2 ** 32;
-
-/** A Uint8Array over native memory at `addr` (no copy). */
+/**
+ * A Uint8Array over native memory at `addr` (no copy). Refused past Node's largest ArrayBuffer (the contract's buffer
+ * limit): koffi aborts the process, with no exception to catch, when asked for a larger view.
+ */
 export function view(addr: bigint, length: number): Uint8Array {
-  if (length > MAX_VIEW_BYTES)
+  if (length > MAX_BUFFER_BYTES)
     throw new RangeError(`a view of ${length} bytes at 0x${addr.toString(16)} is more than Node allows (4 GiB)`);
   return new Uint8Array(koffi.view(addr, length));
 }

@@ -13,8 +13,8 @@ import { view } from '../../sys/libc.js';
 export type Width = 1 | 2 | 4 | 8;
 
 /**
- * Views over one MiB of the mapping each, made when first used: koffi cannot view a large BAR at once (a view of
- * 8 GiB aborts the process), and a register access never straddles a window (it is aligned to its width).
+ * Views over one MiB of the mapping each, made when first used: a BAR can be larger than one view may be (4 GiB:
+ * see view() in sys/libc.ts), and a register access never straddles a window (it is aligned to its width).
  */
 const WINDOW_BYTES = 2 ** 20;
 
