@@ -62,7 +62,7 @@ for (const kernelRef of ['debian', 'live-update']) {
 
 t.test('a kernel that panics at once is a failed boot, with the panic, within its deadline', async (t) => {
   if (!(await guestPrerequisites(t))) return;
-  // No init to run: the kernel panics right after unpacking the initramfs.
+  // No init and no root to run one from, whether the kernel boots from an initramfs or the agent root: a panic.
   const target = qemuTarget(t, {
     spec: guestSpec({ kernel: 'live-update', cmdline: 'rdinit=/no/such/init root=/dev/nothing' }),
   });

@@ -246,7 +246,7 @@ buffers:
   a: { size: 64KiB }
 steps:
   - fill: { buffers: [a] }
-  - kexec-load: { cmdline: "rdinit=/bin/busybox -- sleep 3600" }
+  - kexec-load: { cmdline: "rdinit=/bin/busybox init=/bin/busybox -- sleep 3600" }
   - kexec-exec:
   - fill: { buffers: [a] }
 `,

@@ -1,15 +1,18 @@
 // The agent root image: Node, its libraries, the bundle with its starter and
 // koffi, laid out as the guest's /init starts them, in an ext4 the kernel can
 // mount with DAX (4 KiB blocks, no journal to replay on a read-only device);
-// made once per content; given to QEMU as a virtio-pmem device.
+// made once per content; given to QEMU as a virtio-pmem device; with busybox
+// and init, the root of kernels that have virtio-pmem, ext4 and DAX built in.
 
 import t from 'tap';
 import { statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { agentRootImage } from '../../orchestrator/targets/qemu/agent-root.js';
-import { qemuArgs, type GuestPaths } from '../../orchestrator/targets/qemu/args.js';
+import { bootsFromAgentRoot, guestCmdline, qemuArgs, type GuestPaths } from '../../orchestrator/targets/qemu/args.js';
+import { BUSYBOX, EARLY_FSTAB, INIT_SCRIPT } from '../../orchestrator/targets/qemu/initramfs.js';
 import { defaultTarget } from '../../orchestrator/scenario/spec.js';
+import type { Kernel } from '../../orchestrator/kernels/kernels.js';
 
 /** A file of the image as debugfs sees it: its size, or undefined if it is not there. */
 async function sizeInImage(image: string, path: string): Promise<number | undefined> {
@@ -65,6 +68,17 @@ t.test('the image holds what the guest starts, where it starts it from, and is r
   ] as const)
     t.equal(await sizeInImage(root.image, path), size, path);
   t.equal(await sizeInImage(root.image, '/agent/dist/bin/lustress.js'), undefined, 'the orchestrator is not in it');
+  t.equal(await sizeInImage(root.image, '/bin/busybox'), statSync(BUSYBOX).size, "busybox, where init's #! names it");
+  t.equal(await sizeInImage(root.image, '/init'), statSync(INIT_SCRIPT).size, 'the guest init');
+  t.equal(await sizeInImage(root.image, '/etc/fstab.early'), statSync(EARLY_FSTAB).size, 'its first mounts');
+  const init = (await execa('debugfs', ['-R', 'stat /init', root.image])).stdout;
+  t.match(init, /Mode:\s+0755/, 'init is executable (the checkout may not say so)');
+  for (const dir of ['/dev', '/proc', '/sys', '/run', '/host', '/hostroot'])
+    t.match(
+      (await execa('debugfs', ['-R', `stat ${dir}`, root.image])).stdout,
+      /Type: directory/,
+      `mount point ${dir}`,
+    );
   const mtime = /mtime: (0x[0-9a-f]+)/.exec(
     (await execa('debugfs', ['-R', 'stat /agent/dist/bin/agent.cjs', root.image])).stdout,
   );
@@ -106,4 +120,40 @@ t.test('QEMU gets the image as a private virtio-pmem mapping, with device memory
     'the image file, mapped privately: the guest cannot write to it',
   );
   t.ok(args.includes('virtio-pmem-pci,memdev=agentroot,id=agentroot-pmem'));
+});
+
+t.test('a kernel with virtio-pmem, ext4 and DAX built in boots from the agent root, without an initramfs', (t) => {
+  const config = (value: string) =>
+    new Map(['VIRTIO_PMEM', 'BLK_DEV_PMEM', 'EXT4_FS', 'FS_DAX'].map((o) => [o, value] as [string, string]));
+  const kernel = (c?: Map<string, string>): Kernel => ({
+    id: 'k',
+    kind: 'tree',
+    image: '/k',
+    ...(c ? { config: c } : {}),
+  });
+  const builtIn = kernel(config('y'));
+  const modular = kernel(config('m'));
+  const withoutPmem = kernel(new Map([...config('y')].filter(([o]) => o !== 'VIRTIO_PMEM')));
+  t.ok(bootsFromAgentRoot(builtIn, 'root'));
+  t.notOk(bootsFromAgentRoot(builtIn, 'bundle'), 'no agent root: the initramfs');
+  t.notOk(bootsFromAgentRoot(modular, 'root'), "as modules (Debian's): only an initramfs can load them");
+  t.notOk(bootsFromAgentRoot(withoutPmem, 'root'));
+  t.notOk(bootsFromAgentRoot(kernel(), 'root'), 'a kernel whose configuration is unknown: the initramfs');
+  const spec = defaultTarget([]);
+  const paths = { runDir: '/r', projectDir: '/p', nodePath: '/n' };
+  const rooted = guestCmdline(spec, builtIn, paths, { agent: 'root' }).split(' ');
+  for (const w of ['root=/dev/pmem0', 'rootfstype=ext4', 'rootflags=noload,dax=always', 'ro', 'init=/init'])
+    t.ok(rooted.includes(w), w);
+  const fromInitramfs = guestCmdline(spec, modular, paths, { agent: 'root' }).split(' ');
+  t.notOk(
+    fromInitramfs.some((w) => w.startsWith('root=') || w === 'init=/init'),
+    'the initramfs runs /init itself',
+  );
+  const args = qemuArgs(
+    spec,
+    { kernelImage: '/k', runDir: '/r', projectDir: '/p', nodePath: '/n', agentSocket: '/s', qmpSocket: '/q' },
+    rooted.join(' '),
+  );
+  t.notOk(args.includes('-initrd'), 'no -initrd when there is none');
+  t.end();
 });

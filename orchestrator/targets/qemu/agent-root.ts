@@ -5,13 +5,16 @@
 // the code QEMU translated in the last boot is still valid (a copy into fresh
 // page-cache pages would be translated again). Measured under TCG: Node's
 // first run from a cold 9p share 2.7 s, from pages it ran from before 0.4 s.
+// It also holds busybox and the guest's /init, so a kernel that can mount it
+// as its root boots without an initramfs and runs init from those pages too.
 
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { cacheDir } from '../../kernels/cache.js';
-import { MissingPrerequisite } from './initramfs.js';
+import { BUSYBOX, EARLY_FSTAB, INIT_SCRIPT, MissingPrerequisite, MOUNT_POINTS, requireBusybox } from './initramfs.js';
 
 export const MKE2FS = '/usr/sbin/mke2fs';
 /** virtio-pmem maps the image into guest memory in units of this size. */
@@ -24,9 +27,14 @@ export interface AgentRoot {
   bytes: number;
 }
 
-/** Source path -> path in the image, for everything the bundled agent needs to start. */
+/** Source path -> path in the image, for everything init and the bundled agent need to start. */
 async function rootFiles(projectDir: string, nodePath: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>([[nodePath, 'node']]);
+  const files = new Map<string, string>([
+    [BUSYBOX, 'bin/busybox'],
+    [fileURLToPath(INIT_SCRIPT), 'init'],
+    [fileURLToPath(EARLY_FSTAB), 'etc/fstab.early'],
+    [nodePath, 'node'],
+  ]);
   for (const lib of await sharedLibraries(nodePath)) files.set(lib, `lib/${basename(lib)}`);
   files.set(join(projectDir, 'package.json'), 'agent/package.json');
   for (const name of ['agent.cjs', 'agent.cjs.cache', 'agent-exec.cjs', 'agent-start.cjs'])
@@ -49,8 +57,9 @@ function fingerprint(hash: ReturnType<typeof createHash>, path: string): number 
 /** The image for this project's bundled agent and this Node, made once per content and cached. */
 export async function agentRootImage(projectDir: string, nodePath: string): Promise<AgentRoot> {
   if (!existsSync(MKE2FS)) throw new MissingPrerequisite(MKE2FS, 'install e2fsprogs (lustress setup does it)');
+  requireBusybox();
   const files = await rootFiles(projectDir, nodePath);
-  const hash = createHash('sha256');
+  const hash = createHash('sha256').update(MOUNT_POINTS.join('\0'));
   let bytes = 0;
   for (const [from, to] of files) {
     hash.update(`${to}\0`);
@@ -68,6 +77,8 @@ async function makeImage(dir: string, image: string, files: Map<string, string>,
   rmSync(stage, { recursive: true, force: true });
   for (const [from, to] of files)
     cpSync(from, join(stage, to), { recursive: true, dereference: true, preserveTimestamps: true });
+  chmodSync(join(stage, 'init'), 0o755);
+  for (const dir of MOUNT_POINTS) mkdirSync(join(stage, dir), { recursive: true });
   // Room for ext4's own metadata; no journal, since the guest mounts it read-only.
   const size = Math.ceil((bytes * 1.1 + 16 * 2 ** 20) / ALIGN) * ALIGN;
   const partial = `${image}.partial`;

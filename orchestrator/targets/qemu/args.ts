@@ -10,7 +10,8 @@ export const AGENT_PORT_NAME = 'lustress.agent';
 
 export interface GuestPaths {
   kernelImage: string;
-  initrd: string;
+  /** None where the kernel mounts the agent root as its root. */
+  initrd?: string;
   runDir: string;
   projectDir: string;
   nodePath: string;
@@ -20,16 +21,28 @@ export interface GuestPaths {
   agentRoot?: AgentRoot;
 }
 
-/**
- * The kernel command line for a boot of `kernel` in this target. A kexec into
- * the next kernel uses the same function, so every boot of a run looks alike.
- */
 /** A loopback-only port forward to an sshd in the guest, configured from `dir`. */
 export interface SshForward {
   port: number;
   dir: string;
 }
 
+/**
+ * Whether `kernel` boots from the agent root with no initramfs: it has virtio-pmem, ext4 and DAX built in (Debian's
+ * has them as modules, which only an initramfs can load). init and busybox then run from pages that stay where they
+ * were across a kexec, so under TCG their translated code is reused, as Node's is (the first exec from fresh
+ * initramfs pages cost 100-150 ms more than later ones), and there is no initramfs for purgatory to hash and copy.
+ */
+export function bootsFromAgentRoot(kernel: Kernel, agent: AgentEntry | undefined): boolean {
+  return (
+    agent === 'root' && ['VIRTIO_PMEM', 'BLK_DEV_PMEM', 'EXT4_FS', 'FS_DAX'].every((o) => kernel.config?.get(o) === 'y')
+  );
+}
+
+/**
+ * The kernel command line for a boot of `kernel` in this target. A kexec into
+ * the next kernel uses the same function, so every boot of a run looks alike.
+ */
 export function guestCmdline(
   spec: QemuTargetSpec,
   kernel: Kernel,
@@ -59,6 +72,10 @@ export function guestCmdline(
   );
   if (opts.logLevel) words.push(`lustress.loglevel=${opts.logLevel}`);
   if (opts.agent) words.push(`lustress.agent=${opts.agent}`);
+  // Read-only, as the image is shared by every guest; init's writes go to a tmpfs. No rootwait: the kernel waits for
+  // the probes under way before it mounts its root, and a root that is not there then should panic, not hang.
+  if (bootsFromAgentRoot(kernel, opts.agent))
+    words.push('root=/dev/pmem0', 'rootfstype=ext4', 'rootflags=noload,dax=always', 'ro', 'init=/init');
   if (opts.ssh) words.push(`lustress.ssh=${opts.ssh.dir}`);
   if (spec.cmdline) words.push(spec.cmdline);
   return words.join(' ');
@@ -91,8 +108,7 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
     String(spec.cpus),
     '-kernel',
     paths.kernelImage,
-    '-initrd',
-    paths.initrd,
+    ...(paths.initrd ? ['-initrd', paths.initrd] : []),
     '-append',
     cmdline,
     '-serial',
@@ -168,13 +184,13 @@ export function qemuArgs(spec: QemuTargetSpec, paths: GuestPaths, cmdline: strin
 /** The size of each emulated NVMe namespace's image (sparse: it costs what the copies write). */
 export const NVME_IMAGE_BYTES = 256 * 2 ** 20;
 
-/** Where the image of the NVMe device on root port `port` of a target lives. */
 /** Guest RAM and, with an agent root, maxmem: RAM plus the device memory the agent root's image is mapped into. */
 function memoryOption(memoryBytes: number, agentRoot: AgentRoot | undefined): string {
   const mib = Math.floor(memoryBytes / 2 ** 20);
   return agentRoot ? `${mib}M,maxmem=${mib + Math.ceil(agentRoot.bytes / 2 ** 30) * 1024}M` : `${mib}M`;
 }
 
+/** Where the image of the NVMe device on root port `port` of a target lives. */
 export function nvmeImagePath(runDir: string, target: string, port: number): string {
   return join(runDir, `nvme-${target}-${port}.img`);
 }

@@ -3,7 +3,10 @@
 # kexec. It mounts the host's root read-only over 9p, the run directory
 # writable at the same path, and starts `lustress agent` on the virtio-serial
 # port in a chroot of the host root, so the guest runs the host's Node and this
-# project. Settings come from the kernel command line (lustress.*=).
+# project. Settings come from the kernel command line (lustress.*=). It runs
+# from the initramfs, or as the agent root's own /init where the kernel mounts
+# that device as its root (root=/dev/pmem0; orchestrator/targets/qemu/args.ts):
+# the root is then read-only, so what init writes goes to /run.
 
 export PATH=/bin:/sbin
 # Mounts go in batches, one mount(8) for each fstab: every command busybox
@@ -11,9 +14,6 @@ export PATH=/bin:/sbin
 # all in the blackout. Its shell runs applets by name with no links made
 # (Debian's busybox-static is built with a standalone shell), through
 # /proc/self/exe: so this first one is called by its path.
-echo 'proc /proc proc defaults 0 0
-sysfs /sys sysfs defaults 0 0
-devtmpfs /dev devtmpfs defaults 0 0' > /etc/fstab.early
 /bin/busybox mount -a -T /etc/fstab.early
 
 say() { echo "lustress-init: $*" > /dev/console; }
@@ -42,6 +42,7 @@ for w in $cmdline; do
 		lustress.loglevel=*) loglevel=${w#*=} ;;
 		lustress.ssh=*) sshdir=${w#*=} ;;
 		lustress.agent=*) agent=${w#*=} ;;
+		root=/dev/pmem0) rooted=1 ;;
 	esac
 done
 [ -n "$run" ] && [ -n "$project" ] && [ -n "$portname" ] && [ -n "$node" ] || die "lustress.run, lustress.project, lustress.port and lustress.node must all be on the command line"
@@ -74,28 +75,31 @@ tmpfs /host/dev/shm tmpfs defaults 0 0
 tmpfs /host/tmp tmpfs defaults 0 0
 tmpfs /host/run tmpfs defaults 0 0
 debugfs /host/sys/kernel/debug debugfs nofail 0 0
-hugetlbfs /host/dev/hugepages hugetlbfs nofail 0 0" > /etc/fstab.host
-mount -a -T /etc/fstab.host
+hugetlbfs /host/dev/hugepages hugetlbfs nofail 0 0" > /run/fstab.host
+mount -a -T /run/fstab.host
 mounted /host /hostroot /host/proc /host/sys /host/dev /host/dev/shm /host/tmp /host/run ||
 	die "cannot mount the host root (9p), or its /proc, /sys, /dev and scratch file systems"
 
 # The project may be a clone under /tmp, which the tmpfs above hides: shown
 # again. The run directory is mounted last, so one under /tmp is not hidden.
-# And the agent root (lustress.agent=root, below), a virtio-pmem device
-# mounted with DAX, where this kernel can.
+# And the agent root (lustress.agent=root, below): this root itself, or a
+# virtio-pmem device mounted with DAX where this kernel can.
 root=/run/lustress-agent
 mkdir -p "/host$project" "/host$run" "/host$root" 2> /dev/null
 late="/hostroot$project /host$project none bind 0 0
 rundir /host$run 9p $opts,rw 0 0"
-if [ "$agent" = root ]; then
+if [ -n "$rooted" ]; then
+	late="$late
+/ /host$root none bind 0 0"
+elif [ "$agent" = root ]; then
 	# The device appears when the nvdimm bus has probed it, which may be after init starts.
 	try=0
 	while [ ! -b /dev/pmem0 ] && [ $((try += 1)) -le 50 ]; do sleep 0.02; done
 	late="$late
 /dev/pmem0 /host$root ext4 ro,noload,dax=always,nofail 0 0"
 fi
-echo "$late" > /etc/fstab.late
-mount -a -T /etc/fstab.late 2> /dev/console
+echo "$late" > /run/fstab.late
+mount -a -T /run/fstab.late 2> /dev/console
 [ -e "/host$project/package.json" ] || die "cannot show the project $project in the guest"
 mounted rundir || die "cannot mount the run directory $run over 9p"
 
@@ -131,12 +135,12 @@ fi
 
 # How the agent starts (lustress.agent=):
 # - root: Node and the bundled agent from the agent root, a virtio-pmem device
-#   mounted with DAX (orchestrator/targets/qemu/agent-root.ts); where this
-#   kernel cannot mount it, as `bundle`;
+#   with DAX (orchestrator/targets/qemu/agent-root.ts); where this kernel
+#   cannot mount it, as `bundle`;
 # - bundle: the one-file agent over 9p (one read after a kexec, not a module
 #   tree) with the code cache the build made for it (bin/agent-start.ts);
 # - anything else: the module tree, as `lustress agent`.
-if [ "$agent" = root ] && ! mounted /dev/pmem0; then
+if [ "$agent" = root ] && ! mounted "/host$root"; then
 	say "cannot mount the agent root (/dev/pmem0): the agent runs from the host root over 9p"
 	agent=bundle
 fi

@@ -14,7 +14,11 @@ import type { Kernel } from '../../kernels/kernels.js';
 import { newcArchive, type CpioEntry } from './newc.js';
 
 export const INIT_SCRIPT = new URL('../../../../orchestrator/targets/qemu/init.sh', import.meta.url);
-const BUSYBOX = '/bin/busybox';
+/** The mounts init makes first, with one mount(8), before it has anywhere to write. */
+export const EARLY_FSTAB = new URL('../../../../orchestrator/targets/qemu/fstab.early', import.meta.url);
+export const BUSYBOX = '/bin/busybox';
+/** The directories init mounts on, in the initramfs and in the agent root when it is the root. */
+export const MOUNT_POINTS = ['dev', 'proc', 'sys', 'run', 'host', 'hostroot'];
 
 export class MissingPrerequisite extends Error {
   constructor(what: string, fix: string) {
@@ -38,26 +42,24 @@ export async function guestInitramfs(kernel: Kernel): Promise<string> {
   return file;
 }
 
-async function initramfsEntries(kernel: Kernel): Promise<CpioEntry[]> {
+/** Both of init's images need busybox-static. */
+export function requireBusybox(): void {
   if (!existsSync(BUSYBOX)) throw new MissingPrerequisite(BUSYBOX, 'install busybox-static (lustress setup does it)');
-  const entries: CpioEntry[] = [
-    'bin',
-    'sbin',
-    'etc',
-    'dev',
-    'proc',
-    'sys',
-    'host',
-    'hostroot',
-    'tmp',
-    'root',
-    'lib',
-    'lib/lustress',
-  ].map((d) => ({ kind: 'dir', path: d }));
+}
+
+async function initramfsEntries(kernel: Kernel): Promise<CpioEntry[]> {
+  requireBusybox();
+  const entries: CpioEntry[] = ['bin', 'sbin', 'etc', ...MOUNT_POINTS, 'tmp', 'root', 'lib', 'lib/lustress'].map(
+    (d) => ({
+      kind: 'dir',
+      path: d,
+    }),
+  );
   entries.push(
     { kind: 'chardev', path: 'dev/console', major: 5, minor: 1 },
     { kind: 'chardev', path: 'dev/null', major: 1, minor: 3, mode: 0o666 },
     { kind: 'file', path: 'init', data: readFileSync(INIT_SCRIPT), mode: 0o755 },
+    { kind: 'file', path: 'etc/fstab.early', data: readFileSync(EARLY_FSTAB) },
     { kind: 'file', path: 'bin/busybox', data: readFileSync(BUSYBOX), mode: 0o755 },
   );
   if (kernel.modules) {

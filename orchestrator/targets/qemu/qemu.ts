@@ -28,7 +28,15 @@ import { orphanProof } from '../orphan.js';
 import { TargetLostError, type Target, type TargetContext } from '../target.js';
 import { agentEntry } from './agent-entry.js';
 import { agentRootImage, type AgentRoot } from './agent-root.js';
-import { guestCmdline, NVME_IMAGE_BYTES, nvmeImages, qemuArgs, type GuestPaths, type SshForward } from './args.js';
+import {
+  bootsFromAgentRoot,
+  guestCmdline,
+  NVME_IMAGE_BYTES,
+  nvmeImages,
+  qemuArgs,
+  type GuestPaths,
+  type SshForward,
+} from './args.js';
 import { guestInitramfs } from './initramfs.js';
 import { qmpCommand } from './qmp.js';
 
@@ -47,7 +55,8 @@ export interface QemuTargetOptions extends TargetContext {
 
 export interface BootImage {
   kernel: Kernel;
-  initrd: string;
+  /** None where the kernel boots from the agent root. */
+  initrd?: string;
   cmdline: string;
 }
 
@@ -72,7 +81,10 @@ export class QemuTarget extends BaseTarget implements Target {
   /** Kernel, initramfs and command line for a boot of `ref` (a fetch or build may happen here). */
   async bootImage(ref: string): Promise<BootImage> {
     const kernel = await resolveKernel(ref, this.opts.kernelOptions);
-    const initrd = this.opts.spec.initrd ? resolve(this.opts.spec.initrd) : await guestInitramfs(kernel);
+    const agent = this.agentRoot ? 'root' : agentEntry(PROJECT_DIR);
+    let initrd: string | undefined;
+    if (this.opts.spec.initrd) initrd = resolve(this.opts.spec.initrd);
+    else if (!bootsFromAgentRoot(kernel, agent)) initrd = await guestInitramfs(kernel);
     const cmdline = guestCmdline(
       this.opts.spec,
       kernel,
@@ -80,17 +92,18 @@ export class QemuTarget extends BaseTarget implements Target {
       {
         ...(this.opts.agentLogLevel ? { logLevel: this.opts.agentLogLevel } : {}),
         ...(this.opts.ssh ? { ssh: this.opts.ssh } : {}),
-        agent: this.agentRoot ? 'root' : agentEntry(PROJECT_DIR),
+        agent,
       },
     );
-    return { kernel, initrd, cmdline };
+    return { kernel, ...(initrd ? { initrd } : {}), cmdline };
   }
 
   async kexecImage(ref: string, extra: { initrd?: string; cmdline?: string }): Promise<KexecRequest> {
     const boot = await this.bootImage(ref);
+    const initrd = extra.initrd ? resolve(extra.initrd) : boot.initrd;
     return {
       kernel: boot.kernel.image,
-      initrd: extra.initrd ? resolve(extra.initrd) : boot.initrd,
+      ...(initrd ? { initrd } : {}),
       cmdline: extra.cmdline ? `${boot.cmdline} ${extra.cmdline}` : boot.cmdline,
     };
   }
@@ -104,7 +117,7 @@ export class QemuTarget extends BaseTarget implements Target {
     this.sockDir = mkdtempSync(join(tmpdir(), 'lustress-'));
     const paths: GuestPaths = {
       kernelImage: boot.kernel.image,
-      initrd: boot.initrd,
+      ...(boot.initrd ? { initrd: boot.initrd } : {}),
       runDir,
       projectDir: PROJECT_DIR,
       nodePath: process.execPath,
