@@ -1,12 +1,13 @@
 // The kernel log as the agent and the drivers read it, on this machine's own
 // /dev/kmsg: records in order with their timestamps, a record written after
-// opening at the end is the one read, init's start as the kernel logged it,
-// and the same records found by a look back through the whole log at once.
+// opening at the end is the one read, init's start as the kernel logged it
+// moved onto the uptime clock, the same records found by a look back through
+// the whole log at once, and how far the log's clock runs ahead.
 
 import t, { type Test } from 'tap';
 import { appendFileSync } from 'node:fs';
 import { gatherHello } from '../../agents/facts.js';
-import { KernelLog, firstLoggedUsec, type KmsgRecord } from '../../sys/kmsg.js';
+import { KernelLog, firstLoggedUsec, logClockLeadMs, type KmsgRecord } from '../../sys/kmsg.js';
 import { prerequisiteMissing } from './helpers/prerequisite.js';
 
 function opened(t: Test, from: 'start' | 'end'): KernelLog | undefined {
@@ -35,10 +36,11 @@ t.test('from the start: every record kept, in order, with its time', async (t) =
   );
   const init = records.find((r) => /^Run \S+ as init process$/.test(r.message));
   t.ok(init, "the kernel's record of executing init is kept", { first: records.slice(0, 3) });
-  t.equal(
-    gatherHello(false).startup?.initMs,
-    Math.round(init!.usec / 1000),
-    "the hello's init start is that record's time, not pid 1's (which is earlier)",
+  const initMs = gatherHello(false).startup!.initMs;
+  const onUptimeClock = init!.usec / 1000 - logClockLeadMs()!;
+  t.ok(
+    Math.abs(initMs - onUptimeClock) <= 2,
+    `the hello's init start (${initMs} ms) is that record's time on the uptime clock (${onUptimeClock.toFixed(1)}), not pid 1's (which is earlier)`,
   );
 });
 
@@ -77,3 +79,28 @@ t.test('a look back through the whole log in one call finds the first matching r
   t.equal(firstLoggedUsec(new RegExp(`${mark} fir`)), undefined, 'a pattern matches whole messages only');
   t.equal(firstLoggedUsec(new RegExp(`${mark} third`)), undefined, 'nothing for a message never logged');
 });
+
+t.test(
+  "the log's clock against the uptime clock: a record logged between two readings of it falls between them",
+  async (t) => {
+    const log = opened(t, 'end');
+    if (!log) return;
+    const leadMs = logClockLeadMs()!;
+    t.ok(Number.isFinite(leadMs), `the log's clock runs ${leadMs.toFixed(2)} ms ahead`);
+    t.ok(Math.abs(logClockLeadMs()! - leadMs) < 2, 'the same again, within the time two writes take');
+    const mark = `lustress clock test ${process.pid} ${Date.now()}`;
+    const before = Number(process.hrtime.bigint()) / 1e6;
+    appendFileSync('/dev/kmsg', `<7>${mark}\n`);
+    const after = Number(process.hrtime.bigint()) / 1e6;
+    let usec: number | undefined;
+    log.read((r) => {
+      if (r.message === mark) usec = r.usec;
+    });
+    log.close();
+    const at = usec! / 1000 - leadMs;
+    t.ok(
+      at >= before - 1 && at <= after + 1,
+      `logged at ${at.toFixed(2)} ms, between ${before.toFixed(2)} and ${after.toFixed(2)}`,
+    );
+  },
+);
