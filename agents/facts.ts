@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { Hello } from '../contract/facts.js';
 import { LUSTRESS_VERSION } from '../contract/version.js';
-import { firstLoggedUsec, logClockLeadMs } from '../sys/kmsg.js';
+import { lastLoggedUsec, logClockLeadMs } from '../sys/kmsg.js';
 import { iommuGroups, pciFunctions } from '../sys/sysfs.js';
 
 const read = (path: string): string | undefined => {
@@ -49,7 +49,7 @@ const RUN_INIT = /Run \S+ as init process/;
  */
 function initStartedMs(): number | undefined {
   try {
-    const usec = firstLoggedUsec(RUN_INIT);
+    const usec = lastLoggedUsec(RUN_INIT);
     const leadMs = logClockLeadMs();
     if (usec !== undefined && leadMs !== undefined) return Math.max(0, Math.round(usec / 1000 - leadMs));
   } catch {
