@@ -9,12 +9,6 @@
 # the root is then read-only, so what init writes goes to /run.
 
 export PATH=/bin:/sbin
-# Mounts go in batches, one mount(8) for each fstab: every command busybox
-# executes is a fork and an exec, tens of milliseconds apiece under TCG, and
-# all in the blackout. Its shell runs applets by name with no links made
-# (Debian's busybox-static is built with a standalone shell), through
-# /proc/self/exe: so this first one is called by its path.
-/bin/busybox mount -a -T /etc/fstab.early
 
 say() { echo "lustress-init: $*" > /dev/console; }
 die() {
@@ -24,11 +18,36 @@ die() {
 	sleep 10
 }
 
+# Busybox's shell runs applets by name with no links made (Debian's
+# busybox-static is built with a standalone shell), through /proc/self/exe:
+# so until /proc is mounted, they are called by busybox's path.
+#
+# Modules first (an initramfs's, for kernels with 9p as a module): the first
+# mounts need them.
 if [ -f /lib/lustress/modules.order ]; then
-	for m in $(cat /lib/lustress/modules.order); do
-		insmod "/lib/lustress/$m" 2> /dev/console || say "insmod $m failed"
-	done
+	while read -r m; do
+		/bin/busybox insmod "/lib/lustress/$m" 2> /dev/console || say "insmod $m failed"
+	done < /lib/lustress/modules.order
 fi
+
+# Mounts go in two batches, one mount(8) for each fstab: every command busybox
+# executes is a fork and an exec, tens of milliseconds apiece under TCG, and
+# all in the blackout. mount -a goes on past a mount that fails, and says
+# which; what must be there is checked afterwards in /proc/mounts, without a
+# command per check.
+/bin/busybox mount -a -T /etc/fstab.early
+mounted() {
+	words=" "
+	while read -r src dir _; do words="$words$src $dir "; done < /proc/mounts
+	for w in "$@"; do
+		case "$words" in
+			*" $w "*) ;;
+			*) return 1 ;;
+		esac
+	done
+}
+mounted /proc /sys /dev /run /host /hostroot /host/proc /host/sys /host/dev /host/tmp /host/run ||
+	die "cannot mount /proc, /sys, /dev, /run, or the host root (9p) with its own file systems"
 
 # The lustress.* words of the kernel command line, read once and without a
 # subshell per word (each fork is milliseconds under TCG, in the blackout).
@@ -47,46 +66,19 @@ for w in $cmdline; do
 done
 [ -n "$run" ] && [ -n "$project" ] && [ -n "$portname" ] && [ -n "$node" ] || die "lustress.run, lustress.project, lustress.port and lustress.node must all be on the command line"
 
-# mount -a goes on past a mount that fails, and says which; what must be there
-# is checked afterwards in /proc/mounts, without a command per check.
-mounted() {
-	words=" "
-	while read -r src dir _; do words="$words$src $dir "; done < /proc/mounts
-	for w in "$@"; do
-		case "$words" in
-			*" $w "*) ;;
-			*) return 1 ;;
-		esac
-	done
-}
+# The run directory over 9p as fstab.early mounts the host root, but writable.
 opts=trans=virtio,version=9p2000.L,msize=1048576
-# The host root over 9p, read-only (cache=loose: caching its files and lookups
-# is then safe, and saves a 9p round trip per open); a view of it that the
-# tmpfs mounts do not cover (/hostroot); then its kernel and scratch file
-# systems, and where this kernel has them debugfs and hugetlbfs. devtmpfs is
-# one instance, so the mount points made in /dev are there in /host/dev too.
-mkdir -p /dev/shm /dev/hugepages
-echo "hostroot /host 9p $opts,ro,cache=loose 0 0
-/host /hostroot none bind 0 0
-proc /host/proc proc defaults 0 0
-sysfs /host/sys sysfs defaults 0 0
-devtmpfs /host/dev devtmpfs defaults 0 0
-tmpfs /host/dev/shm tmpfs defaults 0 0
-tmpfs /host/tmp tmpfs defaults 0 0
-tmpfs /host/run tmpfs defaults 0 0
-debugfs /host/sys/kernel/debug debugfs nofail 0 0
-hugetlbfs /host/dev/hugepages hugetlbfs nofail 0 0" > /run/fstab.host
-mount -a -T /run/fstab.host
-mounted /host /hostroot /host/proc /host/sys /host/dev /host/dev/shm /host/tmp /host/run ||
-	die "cannot mount the host root (9p), or its /proc, /sys, /dev and scratch file systems"
-
 # The project may be a clone under /tmp, which the tmpfs above hides: shown
 # again. The run directory is mounted last, so one under /tmp is not hidden.
-# And the agent root (lustress.agent=root, below): this root itself, or a
-# virtio-pmem device mounted with DAX where this kernel can.
+# Before it, /dev/shm and, where the kernel has it, hugetlbfs on mount points
+# made now (devtmpfs is one instance: /host/dev has them too). And the agent
+# root (lustress.agent=root, below): this root itself, or a virtio-pmem device
+# mounted with DAX where this kernel can.
 root=/run/lustress-agent
-mkdir -p "/host$project" "/host$run" "/host$root" 2> /dev/null
-late="/hostroot$project /host$project none bind 0 0
+mkdir -p /dev/shm /dev/hugepages "/host$project" "/host$run" "/host$root" 2> /dev/null
+late="tmpfs /host/dev/shm tmpfs defaults 0 0
+hugetlbfs /host/dev/hugepages hugetlbfs nofail 0 0
+/hostroot$project /host$project none bind 0 0
 rundir /host$run 9p $opts,rw 0 0"
 if [ -n "$rooted" ]; then
 	late="$late
@@ -101,7 +93,7 @@ fi
 echo "$late" > /run/fstab.late
 mount -a -T /run/fstab.late 2> /dev/console
 [ -e "/host$project/package.json" ] || die "cannot show the project $project in the guest"
-mounted rundir || die "cannot mount the run directory $run over 9p"
+mounted /host/dev/shm rundir || die "cannot mount /dev/shm, or the run directory $run over 9p"
 
 # No udev here: find the port by the name QEMU gave it.
 port=
