@@ -126,7 +126,7 @@ export async function cycleBench(opts: { rounds?: number; log: (m: string) => vo
       "blackout, the kernel's part: exec → the new kernel's init",
       medianOf(ours, (o) => o.kernelMs),
       medianOf(floor, (f) => f.kernelMs),
-      "lustress: the new kernel's boot clock at init against the exec answer; floor: init.c's last line before the exec to its first after, as the host saw the console",
+      "lustress: init's start on the new kernel's uptime clock against the exec answer; floor: init.c's last line before the exec to its first after, as the host saw the console",
     ),
     part(
       'blackout, user space: init → ready to work',
