@@ -50,7 +50,8 @@ const RUN_INIT = /Run \S+ as init process/;
 function initStartedMs(): number | undefined {
   try {
     const usec = lastLoggedUsec(RUN_INIT);
-    const leadMs = logClockLeadMs();
+    // Measured only when there is a log time to move (it writes a record to the log).
+    const leadMs = usec === undefined ? undefined : logClockLeadMs();
     if (usec !== undefined && leadMs !== undefined) return Math.max(0, Math.round(usec / 1000 - leadMs));
   } catch {
     // No kernel log to read or write (not root): pid 1's start stands in.

@@ -42,7 +42,7 @@ export interface Hello {
   /**
    * When this boot's kernel executed init (its log's "Run ... as init process"; pid 1's start where the log lost it),
    * the agent's process started, and Node's own bootstrap ended (the agent's code starts loading), in ms of the
-   * uptime clock (as uptimeMs; the log's own clock starts earlier, and its time is moved onto this one).
+   * uptime clock (as uptimeMs; the log's own clock drifts from it, and its time is moved onto this one).
    */
   startup?: { initMs: number; agentMs: number; nodeReadyMs?: number };
 }
