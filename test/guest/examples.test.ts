@@ -104,8 +104,12 @@ t.test(
       (exec?.detail?.dmaInFlight?.[0]?.bytesDone ?? 0) > 0,
       `it had moved ${exec?.detail?.dmaInFlight?.[0]?.bytesDone} bytes`,
     );
-    t.match(r.stdout, /ok \d+ 1\.10 canary: no DMA landed after the exec\n/);
-    t.match(r.stdout, /ok \d+ 1\.17 expect-msi disk x10\n/);
+    t.match(r.stdout, /ok \d+ 1\.11 canary: no DMA landed after the exec\n/);
+    const canary = records.findLast((x) => x.type === 'step' && x.label === 'canary: no DMA landed after the exec') as
+      { detail?: { reports?: { dst?: { copy?: { copiedPages: number } } } } } | undefined;
+    const copied = canary?.detail?.reports?.dst?.copy?.copiedPages ?? 0;
+    t.ok(copied > 0, `${copied} page(s) of dst hold copies the controller made before the exec`);
+    t.match(r.stdout, /ok \d+ 1\.18 expect-msi disk x10\n/);
   },
 );
 
