@@ -66,8 +66,10 @@ for w in $cmdline; do
 done
 [ -n "$run" ] && [ -n "$project" ] && [ -n "$portname" ] && [ -n "$node" ] || die "lustress.run, lustress.project, lustress.port and lustress.node must all be on the command line"
 
-# The run directory over 9p as fstab.early mounts the host root, but writable.
-opts=trans=virtio,version=9p2000.L,msize=1048576
+# The run directory over 9p with the host root's options from fstab.early (up
+# to its ro and cache=loose), but writable.
+while read -r src _ _ o _; do [ "$src" = hostroot ] && opts=${o%%,ro,*}; done < /etc/fstab.early
+[ -n "$opts" ] || die "no hostroot line in /etc/fstab.early"
 # The project may be a clone under /tmp, which the tmpfs above hides: shown
 # again. The run directory is mounted last, so one under /tmp is not hidden.
 # Before it, /dev/shm and, where the kernel has it, hugetlbfs on mount points
