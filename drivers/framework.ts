@@ -10,6 +10,7 @@ import { Unsupported } from '../sys/errors.js';
 import { PCI } from '../sys/uapi.js';
 import type { DmaContext, Driver, DriverConfig, DriverLimits, DriverOps } from './ops.js';
 import type { VfioDevice } from './vfio/device.js';
+import type { EventCounter } from './vfio/eventfd.js';
 import { IommuFaultLog, type IommuFault } from './vfio/faults.js';
 
 /** A batch of copies that failed; `data` is JSON-safe and says what the device and the IOMMU reported. */
@@ -143,9 +144,17 @@ export class OpsDriver implements Driver {
   }
 
   msiCount(waitMs: number): Promise<number> {
-    const limits = this.ready('msiCount');
+    return this.msiCounter('msiCount').wait(waitMs);
+  }
+
+  msiTake(): number {
+    return this.msiCounter('msiTake').take();
+  }
+
+  private msiCounter(what: string): EventCounter {
+    const limits = this.ready(what);
     if (limits.msiVector === undefined) throw new Unsupported(`the ${this.name} driver raises no MSI`);
-    return this.device!.vector(limits.msiVector).wait(waitMs);
+    return this.device!.vector(limits.msiVector);
   }
 
   get maxMemcpySize(): number {

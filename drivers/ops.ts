@@ -82,4 +82,9 @@ export interface Driver {
    * loop.
    */
   msiCount(waitMs: number): Promise<number>;
+  /**
+   * MSIs counted since the last call, without waiting. Synchronous: an interrupt already counted (as it is right after
+   * the register write that raised it) then costs no promise, and under TCG each await costs 8-30 µs.
+   */
+  msiTake(): number;
 }

@@ -105,7 +105,7 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
       'us',
       (r) => msiUs(r.igb),
       (r) => msiUs(r.reference),
-      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: sendMsi (a typed-array store to EICS through the BAR mmap) until msiCount returns the count; reference: the C driver's send_msi until a blocking read of the eventfd returns; lower is better`,
+      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: sendMsi (a typed-array store to EICS through the BAR mmap) until msiTake, or msiCount where none was counted yet, returns the count; reference: the C driver's send_msi until a blocking read of the eventfd returns; lower is better`,
     ),
     compare(
       'dma nvme memcpy throughput',
@@ -119,7 +119,7 @@ export async function dmaBench(opts: DmaBenchOptions = {}): Promise<BenchResult[
       'us',
       (r) => msiUs(r.nvme),
       (r) => msiUs(r.reference),
-      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: a Flush on the I/O queue whose completions interrupt, until msiCount returns the count; reference: the C igb driver's send_msi; lower is better`,
+      `${rounds} rounds of ${msis} (after ${msis} unmeasured); ours: a Flush on the I/O queue whose completions interrupt, until msiTake or msiCount returns the count; reference: the C igb driver's send_msi; lower is better`,
     ),
   ];
 }

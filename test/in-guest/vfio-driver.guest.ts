@@ -226,6 +226,11 @@ const CASES: Record<string, Case> = {
     f.driver.sendMsi();
     t.equal(await f.driver.msiCount(5000), 1, 'exactly one MSI arrived');
     await noMsi(t, f);
+    t.equal(f.driver.msiTake(), 0, 'msiTake: none counted, none taken');
+    f.driver.sendMsi();
+    await sleep(NO_MSI_WAIT_MS);
+    t.equal(f.driver.msiTake(), 1, 'msiTake: the one sent is taken without a wait');
+    t.equal(f.driver.msiTake(), 0, 'msiTake: and only once');
   },
 
   async mix_and_match(t, f) {
