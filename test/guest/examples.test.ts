@@ -62,14 +62,28 @@ t.test('kexec-dma-msi: igb DMA into a preserved memfd is intact after the kexec,
   t.match(r.stdout, /ok \d+ 1\.15 expect-msi nic x10\n/);
 });
 
+type Journal = ReturnType<typeof readJournal>;
+
+/** The kexec-exec step's record: the copies still running at the exec, and the buffers rewritten at its last moment. */
+function execRecord(records: Journal) {
+  return records.find((x) => x.type === 'step' && x.kind === 'kexec-exec') as
+    { detail?: { dmaInFlight?: { bytesDone: number }[]; rewrittenAtExec?: string[] } } | undefined;
+}
+
+/** What the canary (a copy-of verify after the reboot) found in dst: pages copied before the exec, and late ones. */
+function canaryCopy(records: Journal) {
+  const canary = records.findLast((x) => x.type === 'step' && x.label === 'canary: no DMA landed after the exec') as
+    { detail?: { reports?: { dst?: { copy?: { copiedPages: number; latePages: number } } } } } | undefined;
+  return canary?.detail?.reports?.dst?.copy;
+}
+
 t.test(
   'dma-inflight-kexec: the exec happens while DMA runs; the canary sees late copies, and none after the exec',
   async (t) => {
     const r = await runExample(t, 'dma-inflight-kexec');
     if (!r) return;
     const records = readJournal(r.runDir);
-    const exec = records.find((x) => x.type === 'step' && x.kind === 'kexec-exec') as
-      { detail?: { dmaInFlight?: { bytesDone: number }[]; rewrittenAtExec?: string[] } } | undefined;
+    const exec = execRecord(records);
     const inFlight = exec?.detail?.dmaInFlight ?? [];
     t.equal(inFlight.length, 1, 'one copy was still running at the exec');
     t.ok((inFlight[0]?.bytesDone ?? 0) > 0, `it had moved ${inFlight[0]?.bytesDone} bytes`);
@@ -80,9 +94,7 @@ t.test(
       /ok \d+ 1\.7 negative control: the canary sees the copies made after it # failed as expected: buffer dst: \d+ page\(s\) hold src as written by the fill at steps\[4\]: DMA landed after it \(at 0x/,
     );
     t.match(r.stdout, /ok \d+ 1\.13 canary: no DMA landed after the exec\n/);
-    const canary = records.findLast((x) => x.type === 'step' && x.label === 'canary: no DMA landed after the exec') as
-      { detail?: { reports?: { dst?: { copy?: { copiedPages: number; latePages: number } } } } } | undefined;
-    const copy = canary?.detail?.reports?.dst?.copy;
+    const copy = canaryCopy(records);
     t.ok((copy?.copiedPages ?? 0) > 0, `${copy?.copiedPages} page(s) of dst hold copies made before the exec`);
     t.equal(copy?.latePages, 0, 'none holds the last-moment rewrite');
   },
@@ -97,17 +109,14 @@ t.test(
     const bind = records.find((x) => x.type === 'step' && x.kind === 'bind') as
       { detail?: { driver?: string } } | undefined;
     t.equal(bind?.detail?.driver, 'nvme', 'the device chosen by id got the driver that claims it');
-    const exec = records.find((x) => x.type === 'step' && x.kind === 'kexec-exec') as
-      { detail?: { dmaInFlight?: { bytesDone: number }[] } } | undefined;
+    const exec = execRecord(records);
     t.equal(exec?.detail?.dmaInFlight?.length, 1, 'the controller was still copying at the exec');
     t.ok(
       (exec?.detail?.dmaInFlight?.[0]?.bytesDone ?? 0) > 0,
       `it had moved ${exec?.detail?.dmaInFlight?.[0]?.bytesDone} bytes`,
     );
     t.match(r.stdout, /ok \d+ 1\.11 canary: no DMA landed after the exec\n/);
-    const canary = records.findLast((x) => x.type === 'step' && x.label === 'canary: no DMA landed after the exec') as
-      { detail?: { reports?: { dst?: { copy?: { copiedPages: number } } } } } | undefined;
-    const copied = canary?.detail?.reports?.dst?.copy?.copiedPages ?? 0;
+    const copied = canaryCopy(records)?.copiedPages ?? 0;
     t.ok(copied > 0, `${copied} page(s) of dst hold copies the controller made before the exec`);
     t.match(r.stdout, /ok \d+ 1\.18 expect-msi disk x10\n/);
   },
