@@ -42,6 +42,8 @@ export class OpsDriver implements Driver {
   private limits: DriverLimits | undefined;
   private faults: IommuFaultLog | undefined;
   private batch: Batch | undefined;
+  /** The MSI vector's counter, looked up once at init: msiTake runs once per interrupt. */
+  private msi: EventCounter | undefined;
 
   constructor(private readonly ops: DriverOps) {}
 
@@ -63,6 +65,7 @@ export class OpsDriver implements Driver {
     // A variant driver may still refuse accesses right after the bind.
     await device.waitReady();
     this.limits = await this.ops.init(device, dma, config);
+    this.msi = this.limits.msiVector === undefined ? undefined : device.vector(this.limits.msiVector);
     this.faults = new IommuFaultLog(device.bdf);
   }
 
@@ -72,6 +75,7 @@ export class OpsDriver implements Driver {
     this.faults = undefined;
     this.batch = undefined;
     this.limits = undefined;
+    this.msi = undefined;
     await this.ops.remove();
   }
 
@@ -152,9 +156,9 @@ export class OpsDriver implements Driver {
   }
 
   private msiCounter(what: string): EventCounter {
-    const limits = this.ready(what);
-    if (limits.msiVector === undefined) throw new Unsupported(`the ${this.name} driver raises no MSI`);
-    return this.device!.vector(limits.msiVector);
+    if (this.msi) return this.msi;
+    this.ready(what);
+    throw new Unsupported(`the ${this.name} driver raises no MSI`);
   }
 
   get maxMemcpySize(): number {

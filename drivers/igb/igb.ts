@@ -15,7 +15,7 @@ import type { DeviceReport, DmaContext, DriverLimits, DriverOps } from '../ops.j
 import { claims } from '../framework.js';
 import type { VfioDevice } from '../vfio/device.js';
 import { DmaBuffer } from '../vfio/dma-buffer.js';
-import type { Region } from '../vfio/region.js';
+import type { Region, Register32 } from '../vfio/region.js';
 import { PCI, VFIO } from '../../sys/uapi.js';
 import * as R from './regs.js';
 
@@ -65,6 +65,8 @@ export class IgbOps implements DriverOps {
   private device!: VfioDevice;
   private dma!: DmaContext;
   private bar0!: Region;
+  /** The interrupt-cause set register sendMsi writes, resolved once. */
+  private eics!: Register32;
   private rings!: DmaBuffer;
   private ringsIova = 0n;
   /** The rings as a Buffer over the DMA mapping (no copy): transmit ring, then receive ring. */
@@ -83,6 +85,7 @@ export class IgbOps implements DriverOps {
     this.device = device;
     this.dma = dma;
     this.bar0 = device.bar(0);
+    this.eics = this.bar0.register32(R.REG.EICS);
     this.rings = DmaBuffer.create(2 * RING_BYTES, { name: `igb-rings-${device.bdf}` });
     this.ringBytes = Buffer.from(this.rings.bytes.buffer, this.rings.bytes.byteOffset, this.rings.size);
     this.ringsIova = dma.mapDma(this.rings);
@@ -166,7 +169,7 @@ export class IgbOps implements DriverOps {
   }
 
   sendMsi(): void {
-    this.bar0.write32(R.REG.EICS, 1 << MSIX_VECTOR);
+    this.eics.write(1 << MSIX_VECTOR);
   }
 
   /**

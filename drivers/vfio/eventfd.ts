@@ -21,6 +21,8 @@ export class EventCounter {
   /** The 8-byte count each read returns, in native memory (see readNonBlockingAt). */
   private readonly cell = allocNative(8);
   private readonly count = new BigUint64Array(this.cell.bytes.buffer, this.cell.bytes.byteOffset, 1);
+  /** Once closed, the fd's number may belong to another file: a read must not reach it. */
+  private closed = false;
 
   constructor(private readonly ctx: CallContext = {}) {
     this.fd = eventfd(undefined, ctx);
@@ -28,6 +30,7 @@ export class EventCounter {
 
   /** Interrupts counted since the last take (0 if none), without waiting. */
   take(): number {
+    if (this.closed) throw new Error(`eventfd ${this.fd}${this.ctx.bdf ? ` of ${this.ctx.bdf}` : ''} is closed`);
     const n = readNonBlockingAt(this.fd, this.cell.address, 8, this.ctx);
     return n === undefined ? 0 : Number(this.count[0]);
   }
@@ -56,6 +59,8 @@ export class EventCounter {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     close(this.fd, this.ctx);
     freeNative(this.cell.address);
   }

@@ -61,6 +61,11 @@ export class MmioAccess {
     else w.u64[i] = value as bigint;
   }
 
+  /** The 32-bit view holding the register at `offset` and its index there (aligned, mapped: the caller checks). */
+  word32(offset: number): { words: Uint32Array; index: number } {
+    return { words: this.window(offset).u32, index: (offset % WINDOW_BYTES) / 4 };
+  }
+
   private window(offset: number): Window {
     const n = Math.floor(offset / WINDOW_BYTES);
     let w = this.windows.get(n);

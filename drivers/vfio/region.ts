@@ -130,6 +130,8 @@ export interface WaitOptions {
 export class RegionMapping {
   /** Register accesses through this mapping (they end with it). */
   readonly mmio: MmioAccess;
+  /** False once unmapped: a register resolved through the mapping then goes back to its region. */
+  mapped = true;
 
   constructor(
     readonly region: number,
@@ -153,7 +155,33 @@ export class RegionMapping {
 
   unmap(): void {
     munmap(this.address, this.size);
+    this.mapped = false;
     this.onUnmap();
+  }
+}
+
+/**
+ * A 32-bit register whose offset is checked once (bounds, alignment, mapped area), for a write made per interrupt or
+ * per batch: under TCG, the checks and calls of a full register access cost more than the store itself.
+ */
+export class Register32 {
+  private readonly words: Uint32Array | undefined;
+  private readonly index: number;
+
+  constructor(
+    private readonly region: Region,
+    readonly offset: number,
+    private readonly mapping: RegionMapping | undefined,
+  ) {
+    const word = mapping?.mmio.word32(offset);
+    this.words = word?.words;
+    this.index = word?.index ?? 0;
+  }
+
+  /** One 32-bit store, as write32 makes it; through the region again once its mapping is gone. */
+  write(value: number): void {
+    if (this.mapping?.mapped) this.words![this.index] = value;
+    else this.region.write32(this.offset, value);
   }
 }
 
@@ -200,6 +228,12 @@ export class Region {
   }
   write64(offset: number, value: bigint): void {
     this.access(offset, 8, BigInt.asUintN(64, value));
+  }
+
+  /** The 32-bit register at `offset`, checked now, for writes made often (see Register32). */
+  register32(offset: number): Register32 {
+    this.checkRegister(offset, 4);
+    return new Register32(this, offset, this.mappable(offset, 4) ? this.map() : undefined);
   }
 
   /**
@@ -301,13 +335,18 @@ export class Region {
     }
   }
 
-  /** Reads (no value) or writes `value`: one access of `width` bytes, see the top of this file. */
-  private access(offset: number, width: Width, value?: number | bigint): number | bigint {
+  /** A register access must lie inside the region and be aligned to its width (see the top of this file). */
+  private checkRegister(offset: number, width: Width): void {
     this.check(offset, width);
     if (offset % width)
       throw new Error(
         `${this.bdf}: region ${this.index} ${width}-byte access at 0x${offset.toString(16)} is not aligned`,
       );
+  }
+
+  /** Reads (no value) or writes `value`: one access of `width` bytes, see the top of this file. */
+  private access(offset: number, width: Width, value?: number | bigint): number | bigint {
+    this.checkRegister(offset, width);
     if (this.mappable(offset, width)) {
       const { mmio } = this.map();
       if (value === undefined) return mmio.load(offset, width);

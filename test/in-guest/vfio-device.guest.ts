@@ -127,6 +127,14 @@ function deviceCases(mode: IommuMode, bdf: string, id: string) {
           ~0x12345678 >>> 0,
           'edu inverts a 32-bit write to its liveness register (one access of exactly 4 bytes)',
         );
+        const liveness = d.bar(0).register32(0x04);
+        liveness.write(0x0badf00d);
+        t.equal(d.bar(0).read32(0x04), ~0x0badf00d >>> 0, 'a register resolved once writes the same register');
+        d.bar(0).unmap();
+        liveness.write(0x600dcafe);
+        t.equal(d.bar(0).read32(0x04), ~0x600dcafe >>> 0, '... and still does, through the region, once unmapped');
+        t.throws(() => d.bar(0).register32(0x06), /not aligned/, 'an unaligned register is refused when resolved');
+        t.throws(() => d.bar(0).register32(d.bar(0).info.size), /outside/, 'so is one past the end');
       }
       t.equal(
         d.region(VFIO.VFIO_PCI_ROM_REGION_INDEX).info.index,

@@ -42,6 +42,20 @@ t.test('each store writes exactly its width, little-endian, and a load reads it 
   t.end();
 });
 
+t.test('a register resolved once (word32) is the same 32-bit slot a store reaches, in any window', (t) => {
+  const size = 2 * MIB + 4096;
+  const base = mmap(null, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  t.teardown(() => munmap(base, size));
+  const mmio = new MmioAccess(base, size);
+  for (const offset of [0, MIB - 4, MIB, 2 * MIB + 4092]) {
+    const { words, index } = mmio.word32(offset);
+    words[index] = 0xc0ffee00 + (offset & 0xff);
+    t.equal(mmio.load(offset, 4), 0xc0ffee00 + (offset & 0xff), `0x${offset.toString(16)}: the load reads the word`);
+    t.equal(mmio.load(offset + (offset + 8 <= size ? 4 : -4), 4), 0, `0x${offset.toString(16)}: its neighbour is 0`);
+  }
+  t.end();
+});
+
 t.test('a view of more than 4 GiB is refused with an error, not the abort koffi would make of it', (t) => {
   t.throws(() => view(0x7f0000000000n, 2 ** 32 + 4096), RangeError);
   t.end();
@@ -65,4 +79,12 @@ t.test("an eventfd's count is taken whole and reset; wait answers at once when o
   t.equal(await counter.wait(5000), 1, 'a pending signal is what wait answers');
   setTimeout(() => add(7n), 20);
   t.equal(await counter.wait(5000), 7, 'a signal that comes while waiting (through the worker-thread poll)');
+});
+
+t.test('a closed eventfd is not read again: its number may be another file by then', (t) => {
+  const counter = new EventCounter({ bdf: '0000:00:00.0' });
+  counter.close();
+  t.throws(() => counter.take(), /eventfd \d+ of 0000:00:00\.0 is closed/, 'take refuses');
+  t.doesNotThrow(() => counter.close(), 'a second close does nothing');
+  t.end();
 });
