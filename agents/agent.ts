@@ -84,10 +84,13 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
     };
   }
   const first = hello();
+  // Reading starts first: its first read starts libuv's thread pool, which is then done while the log line below
+  // waits on 9p, instead of after it, when the orchestrator's first request has already arrived.
+  const running = transport.run((chunk) => peer.push(chunk));
   // Announce this boot unasked: across a kexec the orchestrator waits for exactly this. Before the log line (a
   // synchronous write over 9p in a guest): the time from the hello's uptime to its arrival counts as the kernel's.
   peer.notify('hello', first);
   log.info({ bootId: first.bootId, release: first.release, disposable, capabilities: first.capabilities }, 'agent up');
-  await transport.run((chunk) => peer.push(chunk));
+  await running;
   log.info('channel closed; agent exits');
 }
