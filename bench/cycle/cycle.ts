@@ -66,6 +66,7 @@ interface VerifySpeed {
   freshVerifyGBps: number;
   populatedVerifyGBps: number;
   populatedTotalGBps: number;
+  populatedMemcmpGBps: number;
 }
 
 async function verifySpeed(dir: string): Promise<VerifySpeed> {
@@ -146,9 +147,9 @@ export async function cycleBench(opts: { rounds?: number; log: (m: string) => vo
       name: 'verification of freshly mapped memory, as a retrieve leaves it (MAP_POPULATE, then verify)',
       value: speed.populatedTotalGBps,
       unit: 'GB/s',
-      reference: speed.memcmpGBps,
-      ratio: speed.populatedTotalGBps / speed.memcmpGBps,
-      note: `the mmap with MAP_POPULATE counted in; the verify alone ${speed.populatedVerifyGBps.toFixed(2)} GB/s, a fresh mapping without MAP_POPULATE ${speed.freshVerifyGBps.toFixed(2)} GB/s; reference: memcmp of mapped memory in the same guest; goal >= 0.8`,
+      reference: speed.populatedMemcmpGBps,
+      ratio: speed.populatedTotalGBps / speed.populatedMemcmpGBps,
+      note: `the mmap with MAP_POPULATE counted in; the verify alone ${speed.populatedVerifyGBps.toFixed(2)} GB/s, a fresh mapping without MAP_POPULATE ${speed.freshVerifyGBps.toFixed(2)} GB/s; reference: memcmp of the same memory freshly mapped the same way (the mmap counted in) against its expected copy, in the same guest (memcmp of memory mapped already: ${speed.memcmpGBps.toFixed(2)} GB/s, ratio ${(speed.populatedTotalGBps / speed.memcmpGBps).toFixed(2)}); goal >= 0.8`,
     },
   ];
 }
