@@ -3,13 +3,13 @@
 // state across a reboot beyond what the kernel preserved. Its method table is
 // the contract's (contract/agent.ts), checked by the compiler.
 
-import { AGENT_METHODS, type AgentMethods, type AgentNotifications, type Capabilities } from '../contract/agent.js';
+import { AGENT_METHODS, type AgentMethods, type AgentNotifications, type MachineFacts } from '../contract/agent.js';
 import { RpcPeer, type Handlers, type None } from '../contract/rpc.js';
 import { probeCapabilities } from './capabilities.js';
 import { deviceMethods, dmaInFlight } from './devices.js';
 import { toRpcError } from './errors.js';
 import { execCommand } from './exec.js';
-import { bootId, gatherHello } from './facts.js';
+import { bootId, gatherFacts, gatherHello } from './facts.js';
 import type { Logger } from './log.js';
 import { luoMethods } from './luo.js';
 import { fill, memoryMethods } from './memory.js';
@@ -28,17 +28,18 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   const { transport, log, disposable } = opts;
   const state = new AgentState();
   const permit = permitFor(disposable);
-  // Tried once per boot: the answers cannot change until the next kernel.
-  let capabilities: Capabilities | { error: string } | undefined;
-  const hello = () => {
+  // Tried once per boot, when first asked: the answers cannot change until the next kernel.
+  let capabilities: MachineFacts['capabilities'] | undefined;
+  const facts = () => {
     if (!capabilities) {
       try {
         capabilities = probeCapabilities(state);
       } catch (e) {
         capabilities = { error: (e as Error).message };
       }
+      log.info({ capabilities }, 'probed what this kernel offers');
     }
-    return { ...gatherHello(disposable), capabilities };
+    return gatherFacts(capabilities);
   };
   const peer: RpcPeer<None, None, AgentNotifications> = new RpcPeer(
     (line) => transport.write(line),
@@ -51,7 +52,8 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
   );
   function methods(): Handlers<AgentMethods> {
     return {
-      hello,
+      hello: () => gatherHello(disposable),
+      facts,
       ping: () => ({ bootId: bootId(), time: Date.now() }),
       stats: () => ({ rssBytes: process.memoryUsage().rss, heapUsedBytes: process.memoryUsage().heapUsed }),
       exec: (p, ctx) => execCommand(p, ctx.deadline, permit),
@@ -83,14 +85,14 @@ export async function runAgent(opts: AgentOptions): Promise<void> {
       },
     };
   }
-  const first = hello();
+  const first = gatherHello(disposable);
   // Reading starts first: its first read starts libuv's thread pool, which is then done while the log line below
   // waits on 9p, instead of after it, when the orchestrator's first request has already arrived.
   const running = transport.run((chunk) => peer.push(chunk));
   // Announce this boot unasked: across a kexec the orchestrator waits for exactly this. Before the log line (a
   // synchronous write over 9p in a guest): the time from the hello's uptime to its arrival counts as the kernel's.
   peer.notify('hello', first);
-  log.info({ bootId: first.bootId, release: first.release, disposable, capabilities: first.capabilities }, 'agent up');
+  log.info({ bootId: first.bootId, release: first.release, disposable }, 'agent up');
   await running;
   log.info('channel closed; agent exits');
 }

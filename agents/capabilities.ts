@@ -55,7 +55,7 @@ function luoProbe(state: AgentState): Record<string, string> {
   } finally {
     for (const c of candidates) c.close();
   }
-  verdicts['vfio-device'] = 'not tried at hello (no device is open yet): the preserve step tries it';
+  verdicts['vfio-device'] = 'not tried here (no device is open when the kernel is probed): the preserve step tries it';
   // In the order tried, whether a file could be made or not.
   const order = ['memfd', 'memfd-hugetlb', 'iommufd', 'kvm-vm', 'guest-memfd', 'vfio-device'];
   return Object.fromEntries(order.filter((k) => verdicts[k] !== undefined).map((k) => [k, verdicts[k]!]));

@@ -2,7 +2,7 @@
 // from /proc, /sys and /dev, never assumed.
 
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import type { Hello } from '../contract/facts.js';
+import type { Hello, MachineFacts } from '../contract/facts.js';
 import { LUSTRESS_VERSION } from '../contract/version.js';
 import { lastLoggedUsec, logClockLeadMs } from '../sys/kmsg.js';
 import { iommuGroups, pciFunctions } from '../sys/sysfs.js';
@@ -73,7 +73,8 @@ function startup(): Hello['startup'] {
     : undefined;
 }
 
-export function gatherHello(disposable: boolean): Omit<Hello, 'capabilities'> {
+/** Who this boot is and how it started: what the orchestrator needs before anything else after a kexec. */
+export function gatherHello(disposable: boolean): Hello {
   const started = startup();
   const facts = {
     agentVersion: LUSTRESS_VERSION,
@@ -81,6 +82,7 @@ export function gatherHello(disposable: boolean): Omit<Hello, 'capabilities'> {
     bootId: bootId(),
     release: read('/proc/sys/kernel/osrelease') ?? 'unknown',
     cmdline: read('/proc/cmdline') ?? '',
+    version: read('/proc/version') ?? 'unknown',
     disposable,
     dev: {
       vfioContainer: existsSync('/dev/vfio/vfio'),
@@ -88,11 +90,13 @@ export function gatherHello(disposable: boolean): Omit<Hello, 'capabilities'> {
       liveupdate: existsSync('/dev/liveupdate'),
       vfioCdevs: list('/dev/vfio/devices'),
     },
-    iommuGroups: iommuGroups(),
-    pci: pciFunctions(),
   };
   // Read last, as the hello goes out: the orchestrator counts the time from this reading to the hello's arrival as
-  // the kernel's (its shutdown), so what the agent does after it would be charged to the kernel (the PCI listing
-  // above costs 20-30 ms in a fresh guest).
+  // the kernel's (its shutdown), so what the agent does after it would be charged to the kernel.
   return { ...facts, uptimeMs: uptimeNowMs(), ...(started ? { startup: started } : {}) };
+}
+
+/** The machine's PCI functions and IOMMU groups as they are now, with this boot's capabilities. */
+export function gatherFacts(capabilities: MachineFacts['capabilities']): MachineFacts {
+  return { iommuGroups: iommuGroups(), pci: pciFunctions(), capabilities };
 }

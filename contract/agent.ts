@@ -6,7 +6,7 @@
 // is a compile error, not a guest test failing minutes later.
 
 import { IOMMU_MODES } from './devices.js';
-import type { Capabilities, Hello } from './facts.js';
+import type { Capabilities, Hello, MachineFacts } from './facts.js';
 import { bool, extend, int, list, object, oneOf, optional, record, str, u64, type Infer, type Shape } from './shape.js';
 
 /** A result type, carried by the table for the compiler only. */
@@ -188,6 +188,8 @@ const none = object({});
 
 export const AGENT_METHODS = {
   hello: { params: none, result: returns<Hello>() },
+  /** PCI functions and IOMMU groups as they are now; capabilities as probed once in this boot. */
+  facts: { params: none, result: returns<MachineFacts>() },
   ping: { params: none, result: returns<{ bootId: string; time: number }>() },
   stats: { params: none, result: returns<{ rssBytes: number; heapUsedBytes: number }>() },
   /** Runs a command (guest tests, the kernel's C selftests as a yardstick); disposable machines only. */
@@ -280,4 +282,4 @@ export interface AgentNotifications {
   'kexec-failed': { message: string; call?: string; errno?: number; code?: string };
 }
 
-export type { Capabilities, Hello };
+export type { Capabilities, Hello, MachineFacts };

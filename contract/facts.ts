@@ -1,5 +1,6 @@
 // What the agent reports about the machine it runs on, as it crosses the
-// channel: the hello of each boot, PCI functions, capabilities found by trying.
+// channel: the hello of each boot (which kernel, how it started), and on
+// request its facts (PCI functions, IOMMU groups, capabilities found by trying).
 
 export interface PciFunction {
   bdf: string;
@@ -34,11 +35,9 @@ export interface Hello {
   uptimeMs: number;
   /** Whether this machine may be kexec'd, rebound or have SR-IOV changed. */
   disposable: boolean;
+  /** /proc/version: which build this kernel is (two builds of one tree share their release). */
+  version: string;
   dev: { vfioContainer: boolean; iommufd: boolean; liveupdate: boolean; vfioCdevs: string[] };
-  iommuGroups: { group: number; devices: string[] }[];
-  pci: PciFunction[];
-  /** Absent where the agent could not probe; `{ error }` when probing failed. */
-  capabilities?: Capabilities | { error: string };
   /**
    * When this boot's kernel executed init (its log's "Run ... as init process"; pid 1's start where the log lost it),
    * the agent's process started, and Node's own bootstrap ended (the agent's code starts loading), in ms of the
@@ -47,20 +46,39 @@ export interface Hello {
   startup?: { initMs: number; agentMs: number; nodeReadyMs?: number };
 }
 
-/** What a boot says of itself in the journal and the report: its kernel, and which files its LUO preserves. */
+/**
+ * What the agent finds on request (the `facts` method), not in every hello: listing PCI functions and probing what
+ * the kernel offers take tens of milliseconds under TCG, which after a kexec would be part of the blackout.
+ */
+export interface MachineFacts {
+  iommuGroups: { group: number; devices: string[] }[];
+  pci: PciFunction[];
+  /** `{ error }` when probing failed. */
+  capabilities: Capabilities | { error: string };
+}
+
+/**
+ * What a boot says of itself in the journal and the report: its kernel, and which files its LUO preserves, or the
+ * earlier boot of the same kernel build (and command line) that was probed for it.
+ */
 export interface BootFacts {
   bootId: string;
   release: string;
   luoPreserves?: Record<string, string>;
+  sameBuildAs?: string;
 }
 
-export function bootFacts(hello: Hello): BootFacts {
-  const caps = hello.capabilities;
+/** How a boot's facts were had: asked for, or those of an earlier boot of its kernel build. */
+export type BootProbe = { facts: MachineFacts } | { sameBuildAs: string };
+
+export function bootFacts(hello: Hello, probe?: BootProbe): BootFacts {
+  const caps = probe && 'facts' in probe ? probe.facts.capabilities : undefined;
   const preserves = caps && 'luoPreserves' in caps ? caps.luoPreserves : undefined;
   return {
     bootId: hello.bootId,
     release: hello.release,
     ...(preserves && Object.keys(preserves).length ? { luoPreserves: preserves } : {}),
+    ...(probe && 'sameBuildAs' in probe ? { sameBuildAs: probe.sameBuildAs } : {}),
   };
 }
 

@@ -71,13 +71,14 @@ export const bootCommand: CommandModule<GlobalArgs, Args> = {
     try {
       const hello = await target.start(args.timeout * 1000);
       const ms = Date.now() - started;
-      if (args.json) process.stdout.write(JSON.stringify({ ms, runDir, hello }, null, 2) + '\n');
+      const facts = await target.rpc.request('facts', {}, args.timeout * 1000);
+      if (args.json) process.stdout.write(JSON.stringify({ ms, runDir, hello, facts }, null, 2) + '\n');
       else {
         process.stdout.write(`booted ${hello.release} in ${(ms / 1000).toFixed(1)} s (boot ${hello.bootId})\n`);
         process.stdout.write(
           `  /dev/vfio/vfio ${hello.dev.vfioContainer ? 'yes' : 'no'}, /dev/iommu ${hello.dev.iommufd ? 'yes' : 'no'}, /dev/liveupdate ${hello.dev.liveupdate ? 'yes' : 'no'}\n`,
         );
-        for (const f of hello.pci)
+        for (const f of facts.pci)
           process.stdout.write(
             `  ${f.bdf} ${f.vendor}:${f.device} group ${f.iommuGroup ?? '-'} driver ${f.driver ?? '-'}\n`,
           );

@@ -73,6 +73,9 @@ export class KtapReporter implements RunHooks {
     this.emit(target, [
       `${INDENT}# ${oneLine(`${target}: boot ${boot.bootId}, kernel ${boot.release}`)}`,
       ...(preserves.length ? [`${INDENT}# ${oneLine(`${target}: LUO preserves: ${preserves.join('; ')}`)}`] : []),
+      ...(boot.sameBuildAs
+        ? [`${INDENT}# ${oneLine(`${target}: the kernel build of boot ${boot.sameBuildAs}, not probed again`)}`]
+        : []),
     ]);
   }
 

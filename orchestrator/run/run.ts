@@ -158,9 +158,9 @@ async function execute(
   if (resumed) for (const t of scenario.targets) replay(resumed, reporter, t.name);
   opts.hooks?.begin?.({ scenario, settings, recorded: resumed?.iterations ?? [] });
   const hooks: RunHooks = {
-    boot: (t, h) => {
-      reporter.boot(t, bootFacts(h));
-      opts.hooks?.boot?.(t, h);
+    boot: (t, h, p) => {
+      reporter.boot(t, bootFacts(h, p));
+      opts.hooks?.boot?.(t, h, p);
     },
     step: (o) => {
       reporter.step(o);

@@ -5,7 +5,7 @@
 import t, { type Test } from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Hello } from '../../contract/facts.js';
+import type { Hello, MachineFacts } from '../../contract/facts.js';
 import { featureReport } from '../../orchestrator/kernels/kconfig.js';
 import type { Kernel } from '../../orchestrator/kernels/kernels.js';
 import { TargetLostError } from '../../orchestrator/targets/target.js';
@@ -14,7 +14,7 @@ import { BOOT_DEADLINE_MS, guestPrerequisites, guestSpec, qemuTarget, testRunDir
 const IGB = '8086:10c9';
 const EDU = '1234:11e8';
 
-function checkCapabilities(t: Test, hello: Hello, kernel: Kernel): void {
+function checkCapabilities(t: Test, hello: Hello, facts: MachineFacts, kernel: Kernel): void {
   t.ok(kernel.config, 'the kernel configuration is known');
   const has = new Map(featureReport(kernel.config!, Boolean(kernel.modules)).map((f) => [f.feature, f.ok]));
   t.equal(hello.release, kernel.release, 'the guest runs the kernel it was given');
@@ -27,7 +27,12 @@ function checkCapabilities(t: Test, hello: Hello, kernel: Kernel): void {
   );
   t.equal(hello.dev.iommufd, has.get('iommufd'), '/dev/iommu exactly when the kernel has IOMMUFD');
   t.equal(hello.dev.liveupdate, has.get('liveupdate'), '/dev/liveupdate exactly when the kernel has LUO');
-  const caps = hello.capabilities;
+  t.match(
+    hello.version,
+    new RegExp(`^Linux version ${hello.release.replace(/[.+]/g, '\\$&')} `),
+    'which build: /proc/version',
+  );
+  const caps = facts.capabilities;
   const preserves = caps && 'luoPreserves' in caps ? caps.luoPreserves : undefined;
   if (has.get('liveupdate')) {
     // Tried per LUO file handler on this kernel (mainline 7.2 has the memfd handler alone).
@@ -35,15 +40,15 @@ function checkCapabilities(t: Test, hello: Hello, kernel: Kernel): void {
     t.match(preserves?.iommufd, /^E[A-Z]+$/, `an iommufd is refused with an errno (${preserves?.iommufd})`);
     t.match(preserves?.['kvm-vm'], /^not tried: /, 'no KVM in a TCG guest: a VM fd is not tried, and says why');
     t.match(preserves?.['guest-memfd'], /^not tried: /);
-    t.match(preserves?.['vfio-device'], /^not tried at hello/, 'a device fd is tried by the preserve step');
+    t.match(preserves?.['vfio-device'], /^not tried here /, 'a device fd is tried by the preserve step');
     t.match(preserves?.['memfd-hugetlb'], /^(ok|E[A-Z]+|not tried: .+)$/, 'a hugetlb memfd has a verdict');
   } else t.same(preserves, {}, 'no LUO: nothing tried');
   for (const id of [IGB, EDU]) {
-    const fn = hello.pci.find((f) => `${f.vendor}:${f.device}` === id);
+    const fn = facts.pci.find((f) => `${f.vendor}:${f.device}` === id);
     t.ok(fn, `PCI function ${id} is present`);
     t.type(fn?.iommuGroup, 'number', `${id} sits in an IOMMU group (the vIOMMU is on)`);
     t.ok(
-      hello.iommuGroups.some((g) => g.group === fn?.iommuGroup && g.devices.includes(fn!.bdf)),
+      facts.iommuGroups.some((g) => g.group === fn?.iommuGroup && g.devices.includes(fn!.bdf)),
       `${id} is listed in its group`,
     );
   }
@@ -54,7 +59,7 @@ for (const kernelRef of ['debian', 'live-update']) {
     if (!(await guestPrerequisites(t, [kernelRef]))) return;
     const target = qemuTarget(t, { spec: guestSpec({ kernel: kernelRef }) });
     const hello = await target.start(BOOT_DEADLINE_MS);
-    checkCapabilities(t, hello, target.firstBoot!.kernel);
+    checkCapabilities(t, hello, await target.rpc.request('facts', {}, 60_000), target.firstBoot!.kernel);
     const pong = await target.rpc.request('ping', {}, 10_000);
     t.equal(pong.bootId, hello.bootId, 'ping answers from the same boot');
   });

@@ -267,8 +267,8 @@ t.test('through the agent: a failed bind gives the device back; LUO is held only
   const target = qemuTarget(t, { spec: guestSpec() });
   await target.start(BOOT_DEADLINE_MS);
   const driverOf = async (id: string) => {
-    const hello = await target.rpc.request('hello', {}, 60_000);
-    return hello.pci.find((f) => `${f.vendor}:${f.device}` === id)?.driver ?? 'none';
+    const facts = await target.rpc.request('facts', {}, 60_000);
+    return facts.pci.find((f) => `${f.vendor}:${f.device}` === id)?.driver ?? 'none';
   };
   const before = await driverOf('8086:10c9');
   const wrong = { name: 'nic', id: '8086:10c9', index: 0, driver: 'edu', iommu: 'iommufd' as const, force: false };

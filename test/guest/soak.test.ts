@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
+import type { BootFacts } from '../../contract/facts.js';
 import { liveUpdateVariant } from '../../orchestrator/kernels/kernels.js';
 import { createLogger } from '../../orchestrator/log.js';
 import { readJournal } from '../../orchestrator/run/journal.js';
@@ -62,14 +63,26 @@ targets:
     `${summary.iterations.filter((i) => i.verdict === 'pass').length} of ${ITERATIONS} iterations passed`,
   );
   t.equal(summary.iterations.length, ITERATIONS);
-  const releases = readJournal(runDir)
-    .filter((r) => r.type === 'boot')
-    .map((r) => (r as { release: string }).release);
+  const boots = readJournal(runDir).filter((r) => r.type === 'boot') as unknown as BootFacts[];
+  const releases = boots.map((b) => b.release);
   t.equal(releases.length, ITERATIONS + 1, 'a boot per kexec, plus the first');
   t.same(
     releases.slice(0, 4),
     ['7.2.13-lustress', '7.2.13-lustress-b', '7.2.13-lustress', '7.2.13-lustress-b'],
     'kernels alternate A→B→A',
+  );
+  t.same(
+    boots.slice(0, 2).map((b) => [b.luoPreserves?.memfd, b.sameBuildAs]),
+    [
+      ['ok', undefined],
+      ['ok', undefined],
+    ],
+    "each kernel build's first boot is probed (its LUO preserves a memfd)",
+  );
+  t.same(
+    boots.slice(2).map((b) => [b.luoPreserves, b.sameBuildAs]),
+    boots.slice(2).map((_, i) => [undefined, boots[i % 2]!.bootId]),
+    'a later boot of a build is not probed again, and names the boot that was',
   );
   const jitters = summary.iterations.map((i) => i.metrics.jitterMs!);
   t.ok(

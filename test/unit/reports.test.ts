@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { htmlTimeline } from '../../orchestrator/reports/html.js';
 import { junitReport } from '../../orchestrator/reports/junit.js';
-import { resultLine } from '../../orchestrator/reports/ktap.js';
+import { KtapReporter, resultLine } from '../../orchestrator/reports/ktap.js';
 import type { IterationOutcome, StepOutcome } from '../../orchestrator/run/outcome.js';
 import { haveChromium, renderedDom, screenshot } from './helpers/chromium.js';
 import { countColour } from './helpers/png.js';
@@ -85,6 +85,22 @@ t.test("JUnit: a reboot's testcase carries the blackout and its breakdown as pro
     /<testcase [^>]*name="1\.7 kexec-exec" time="9\.000">\n {6}<properties>\n {8}<property name="blackoutMs" value="9000"\/>\n {8}<property name="kernelMs" value="3700"\/>\n {8}<property name="agentMs" value="4000"\/>\n {6}<\/properties>\n {4}<\/testcase>/,
   );
   t.notMatch(xml, /bootId/, 'only figures become properties');
+});
+
+t.test("KTAP: a boot's LUO verdicts where its build was probed, else the boot that was", async (t) => {
+  let out = '';
+  const r = new KtapReporter((text) => (out += text), ['vm'], 2, 1, 7);
+  r.boot('vm', { bootId: 'b1', release: '7.2.13-lustress', luoPreserves: { memfd: 'ok', iommufd: 'EOPNOTSUPP' } });
+  r.boot('vm', { bootId: 'b2', release: '7.2.13-lustress', sameBuildAs: 'b1' });
+  t.match(
+    out,
+    /\n {2}# vm: boot b1, kernel 7\.2\.13-lustress\n {2}# vm: LUO preserves: memfd ok; iommufd EOPNOTSUPP\n/,
+  );
+  t.match(
+    out,
+    /\n {2}# vm: boot b2, kernel 7\.2\.13-lustress\n {2}# vm: the kernel build of boot b1, not probed again\n/,
+  );
+  t.equal(out.match(/LUO preserves/g)?.length, 1, 'the verdicts are not repeated for the same build');
 });
 
 t.test('the HTML timeline renders in headless Chromium with its chart and failure marks', async (t) => {
