@@ -79,7 +79,7 @@ export async function runTarget(o: TargetRunOptions): Promise<TargetOutcome> {
   /**
    * Kernel builds (/proc/version) with the command line they booted with, and the boot whose facts this run asked
    * for: what a kernel offers is the same at each boot of one build, so a kexec into it again does not probe it again
-   * (under TCG that is 50-90 ms of every reboot, in the blackout).
+   * (under TCG that is 65-90 ms of every reboot, in the blackout).
    */
   const probedBuilds = new Map<string, string>();
   const probe = async (h: Hello, ask: () => Promise<MachineFacts>): Promise<BootProbe> => {
