@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
 import type { agentMain } from '../agents/main.js';
+import { AGENT_NODE_FLAGS } from '../agents/node-flags.js';
 
 const BUNDLE = join(__dirname, 'agent.cjs');
 const CACHE = `${BUNDLE}.cache`;
@@ -44,6 +45,8 @@ function compile(cachedData?: Buffer): Script {
 async function makeCache(): Promise<void> {
   // Loaded here: node:v8 brings Node's whole stream stack, which no start of the agent needs.
   const { setFlagsFromString } = await import('node:v8');
+  // The flags guests run with, which V8 checks a cache against (a heap flag set now sizes nothing; it only counts).
+  for (const flag of AGENT_NODE_FLAGS) setFlagsFromString(flag);
   setFlagsFromString('--no-lazy');
   const script = compile();
   setFlagsFromString('--lazy');

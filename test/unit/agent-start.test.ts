@@ -8,18 +8,24 @@ import t from 'tap';
 import { copyFileSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { AGENT_NODE_FLAGS } from '../../agents/node-flags.js';
 import { PROJECT_DIR } from '../../orchestrator/project.js';
+import { INIT_SCRIPT } from '../../orchestrator/targets/qemu/initramfs.js';
 
 const BIN = join(PROJECT_DIR, 'dist/bin');
 const NO_CACHE = 'compiling the agent without its code cache';
 
-/** One start over stdio with the channel closed at once: its hello and what it said on stderr. */
-async function start(dir: string): Promise<{ hello: { method: string }; stderr: string }> {
-  const r = await execa(process.execPath, [join(dir, 'agent-start.cjs'), '--stdio', '--log-level', 'silent'], {
-    input: '',
-    // A copy outside the project finds koffi where the project has it.
-    env: { NODE_PATH: join(PROJECT_DIR, 'node_modules') },
-  });
+/** One start over stdio with the channel closed at once (with the guests' Node flags): its hello and stderr. */
+async function start(dir: string, flags = AGENT_NODE_FLAGS): Promise<{ hello: { method: string }; stderr: string }> {
+  const r = await execa(
+    process.execPath,
+    [...flags, join(dir, 'agent-start.cjs'), '--stdio', '--log-level', 'silent'],
+    {
+      input: '',
+      // A copy outside the project finds koffi where the project has it.
+      env: { NODE_PATH: join(PROJECT_DIR, 'node_modules') },
+    },
+  );
   return { hello: JSON.parse(r.stdout.split('\n')[0]!), stderr: r.stderr };
 }
 
@@ -52,6 +58,12 @@ t.test("the build's cache is for this bundle and this Node, and the start takes 
   const r = await start(BIN);
   t.equal(r.hello.method, 'hello', 'the bundle runs and announces itself');
   t.notMatch(r.stderr, NO_CACHE, 'from the cache');
+  t.match((await start(BIN, [])).stderr, `${NO_CACHE}: V8 rejected it`, 'which is for the flags guests run Node with');
+  t.match(
+    readFileSync(INIT_SCRIPT, 'utf8'),
+    `exec chroot /host "$node" ${AGENT_NODE_FLAGS.join(' ')} "$@"`,
+    "and guests' init starts the agent with those flags",
+  );
 });
 
 t.test('a cache for other code, or one V8 refuses, is not used, and the agent still starts', async (t) => {

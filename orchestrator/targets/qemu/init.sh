@@ -157,13 +157,14 @@ say "boot $boot: starting the agent ($node $1) on $port"
 # hello 4.0 s -> 2.2 s).
 echo 0 > /proc/sys/kernel/randomize_va_space
 # The agent is restarted if it dies: the orchestrator then sees a second hello with the same boot id.
+# Node's flags are agents/node-flags.ts's, which the build made the code cache under.
 while true; do
 	# The host's programs get a PATH of their own, not init's HOME=/ and TERM=linux from the kernel.
 	(
 		unset TERM
 		export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 		[ -n "$libs" ] && export LD_LIBRARY_PATH="$libs"
-		exec chroot /host "$node" "$@" --port "$port" --log "$run/agent-$boot.log" \
+		exec chroot /host "$node" --min-semi-space-size=16 "$@" --port "$port" --log "$run/agent-$boot.log" \
 			--log-level "$loglevel" 2>> "/host$run/agent-$boot.stderr"
 	)
 	say "agent exited with status $?; restarting it"
