@@ -71,14 +71,14 @@ export interface BootFacts {
 /** How a boot's facts were had: asked for, or those of an earlier boot of its kernel build. */
 export type BootProbe = { facts: MachineFacts } | { sameBuildAs: string };
 
-export function bootFacts(hello: Hello, probe?: BootProbe): BootFacts {
-  const caps = probe && 'facts' in probe ? probe.facts.capabilities : undefined;
+export function bootFacts(hello: Hello, probe: BootProbe): BootFacts {
+  const caps = 'facts' in probe ? probe.facts.capabilities : undefined;
   const preserves = caps && 'luoPreserves' in caps ? caps.luoPreserves : undefined;
   return {
     bootId: hello.bootId,
     release: hello.release,
     ...(preserves && Object.keys(preserves).length ? { luoPreserves: preserves } : {}),
-    ...(probe && 'sameBuildAs' in probe ? { sameBuildAs: probe.sameBuildAs } : {}),
+    ...('sameBuildAs' in probe ? { sameBuildAs: probe.sameBuildAs } : {}),
   };
 }
 
